@@ -1,0 +1,74 @@
+"""The radiome exception and warning hierarchy.
+
+Every error raised on purpose by radiome derives from :class:`RadiomeError` and also from the
+builtin exception it specialises, so ``except ValueError`` keeps working. Messages are one
+sentence: where (file, spec key, case, feature), what was expected, what was found.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DicomError",
+    "DicomWarning",
+    "EmptyROIError",
+    "FeatureError",
+    "GeometryError",
+    "IntensityError",
+    "MissingFileError",
+    "ROINotFoundError",
+    "RadiomeError",
+    "RadiomeWarning",
+    "SpecError",
+    "UnreadableFileError",
+]
+
+
+class RadiomeError(Exception):
+    """Base class of every error radiome raises on purpose."""
+
+
+class MissingFileError(RadiomeError, FileNotFoundError):
+    """An input path does not exist."""
+
+
+class UnreadableFileError(RadiomeError, OSError):
+    """A file exists but cannot be read as what it should be (image, mask, DICOM, spec)."""
+
+
+class DicomError(RadiomeError, ValueError):
+    """A DICOM input is inconsistent or lacks what is needed (series, tags, geometry)."""
+
+
+class GeometryError(RadiomeError, ValueError):
+    """Two grids that must match do not (spacing, origin, direction or size)."""
+
+
+class EmptyROIError(RadiomeError, ValueError):
+    """A region of interest has no voxel (before or after processing)."""
+
+
+class ROINotFoundError(RadiomeError, LookupError):
+    """The requested ROI label or structure name is not in the mask."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a KeyError
+        return str(self.args[0]) if self.args else ""
+
+
+class IntensityError(RadiomeError, ValueError):
+    """Image intensities are unusable (NaN, infinite)."""
+
+
+class SpecError(RadiomeError, ValueError):
+    """A spec is invalid: the message names the key, the value and what is allowed."""
+
+
+class FeatureError(RadiomeError, ValueError):
+    """A feature cannot be computed with the given settings."""
+
+
+class RadiomeWarning(UserWarning):
+    """Base class of radiome warnings: something the caller should act on."""
+
+
+class DicomWarning(RadiomeWarning):
+    """A DICOM input was accepted with a workaround (e.g. matched by frame of reference)."""
