@@ -8,6 +8,8 @@ sentence: where (file, spec key, case, feature), what was expected, what was fou
 from __future__ import annotations
 
 __all__ = [
+    "AnalysisError",
+    "AnalysisWarning",
     "DicomError",
     "DicomWarning",
     "EmptyROIError",
@@ -66,9 +68,17 @@ class FeatureError(RadiomeError, ValueError):
     """A feature cannot be computed with the given settings."""
 
 
+class AnalysisError(RadiomeError, ValueError):
+    """Data given to a model or statistic cannot be used (missing column, unseen batch, too few cases)."""
+
+
 class RadiomeWarning(UserWarning):
     """Base class of radiome warnings: something the caller should act on."""
 
 
 class DicomWarning(RadiomeWarning):
     """A DICOM input was accepted with a workaround (e.g. matched by frame of reference)."""
+
+
+class AnalysisWarning(RadiomeWarning):
+    """A model or statistic ran, but with a caveat the caller should act on."""
