@@ -10,11 +10,14 @@ world directions of the index axes x, y, z (ITK convention). Together they map a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from radiome.errors import EmptyROIError, GeometryError, IntensityError
+
+if TYPE_CHECKING:
+    from radiome.io.dicom import DicomReference
 
 __all__ = ["AcquisitionMetadata", "Grid", "Mask", "Volume"]
 
@@ -135,6 +138,9 @@ class Volume:
         Acquisition parameters, when the source tells them.
     source : str
         Where the volume came from (a path), named in error messages.
+    dicom : DicomReference, optional
+        Study, series, frame-of-reference and instance UIDs when read from DICOM; used to pair
+        RTSTRUCT and SEG masks with the image, never written to feature tables.
     """
 
     array: np.ndarray
@@ -143,6 +149,7 @@ class Volume:
     unit: str = "a.u."
     metadata: AcquisitionMetadata = field(default_factory=AcquisitionMetadata)
     source: str = "<array>"
+    dicom: DicomReference | None = None
 
     def __post_init__(self) -> None:
         arr = np.asarray(self.array)

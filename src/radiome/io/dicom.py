@@ -1,0 +1,396 @@
+"""DICOM image series: discovery by SeriesInstanceUID, geometry, HU, SUVbw, acquisition metadata.
+
+Slices are grouped by SeriesInstanceUID, sorted by their position along the slice normal
+(``ImagePositionPatient · (row × column cosines)``) and checked for a regular spacing. CT pixel
+values go to HU through RescaleSlope/RescaleIntercept; PET to SUVbw from the radiopharmaceutical
+tags (Units BQML, decay corrected to the series start); MR keeps the stored values (after the
+standard modality rescale, if any).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from radiome.errors import DicomError, UnreadableFileError
+from radiome.volume import AcquisitionMetadata, Grid, Volume
+
+__all__ = [
+    "DicomReference",
+    "SeriesInfo",
+    "find_series",
+    "is_dicom_file",
+    "read_dicom_series",
+    "read_header",
+]
+
+_SLICE_GAP_RTOL = 0.01
+_SLICE_GAP_ATOL_MM = 0.01
+_IMAGE_MODALITIES_UNIT = {"CT": "HU", "PT": "SUVbw", "MR": "a.u."}
+_NON_IMAGE_MODALITIES = {"RTSTRUCT", "SEG", "RTPLAN", "RTDOSE", "SR", "PR", "KO", "REG"}
+
+
+@dataclass(frozen=True)
+class DicomReference:
+    """DICOM identifiers that tie masks to an image (kept apart from the acquisition metadata)."""
+
+    study_uid: str | None
+    series_uid: str
+    frame_of_reference_uid: str | None
+    sop_instance_uids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One series found in a folder: its UID, description and files."""
+
+    series_uid: str
+    modality: str
+    description: str
+    series_number: str
+    files: tuple[Path, ...]
+
+    def label(self) -> str:
+        """One-line description for listings."""
+        desc = f" '{self.description}'" if self.description else ""
+        return (
+            f"{self.series_uid} ({self.modality}, #{self.series_number}{desc}, "
+            f"{len(self.files)} file(s))"
+        )
+
+
+def is_dicom_file(path: Path) -> bool:
+    """True when the file carries the DICOM Part 10 preamble ('DICM' at byte 128)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(128)
+            return fh.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def read_header(path: Path) -> Dataset:
+    """The DICOM header of a file, without pixel data; :class:`UnreadableFileError` if broken."""
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        msg = f"{path}: not a readable DICOM file: {exc}"
+        raise UnreadableFileError(msg) from exc
+
+
+def _is_image(ds: Dataset) -> bool:
+    return (
+        str(ds.get("Modality", "")) not in _NON_IMAGE_MODALITIES
+        and "ImagePositionPatient" in ds
+        and "ImageOrientationPatient" in ds
+        and "Rows" in ds
+    )
+
+
+def find_series(folder: Path) -> dict[str, SeriesInfo]:
+    """All image series under ``folder`` (any depth), keyed by SeriesInstanceUID."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and is_dicom_file(p))
+    groups: dict[str, list[tuple[Path, Dataset]]] = defaultdict(list)
+    for path in files:
+        ds = read_header(path)
+        if _is_image(ds):
+            groups[str(ds.get("SeriesInstanceUID", ""))].append((path, ds))
+    series = {}
+    for uid, items in groups.items():
+        first = items[0][1]
+        series[uid] = SeriesInfo(
+            series_uid=uid,
+            modality=str(first.get("Modality", "OT")),
+            description=str(first.get("SeriesDescription", "")),
+            series_number=str(first.get("SeriesNumber", "")),
+            files=tuple(p for p, _ in items),
+        )
+    return series
+
+
+def _choose_series(folder: Path, series: dict[str, SeriesInfo], choice: str | None) -> SeriesInfo:
+    if not series:
+        msg = f"{folder}: no DICOM image series found (no file with image position/orientation)"
+        raise DicomError(msg)
+    if choice is not None:
+        hits = [
+            s
+            for s in series.values()
+            if choice in (s.series_uid, s.series_number, s.description)
+        ]
+        if len(hits) == 1:
+            return hits[0]
+        listing = "; ".join(s.label() for s in series.values())
+        msg = f"{folder}: series {choice!r} matches {len(hits)} series; the folder has: {listing}"
+        raise DicomError(msg)
+    if len(series) > 1:
+        listing = "; ".join(s.label() for s in series.values())
+        msg = (
+            f"{folder}: {len(series)} image series found, choose one (by SeriesInstanceUID, "
+            f"number or description): {listing}"
+        )
+        raise DicomError(msg)
+    return next(iter(series.values()))
+
+
+def _float_list(ds: Dataset, keyword: str, path: Path) -> np.ndarray:
+    if keyword not in ds:
+        msg = f"{path}: DICOM tag {keyword} is missing; it is needed for the image geometry"
+        raise DicomError(msg)
+    return np.asarray([float(v) for v in ds[keyword].value], dtype=float)
+
+
+def _stack_geometry(
+    folder: Path, items: list[tuple[Path, Dataset]]
+) -> tuple[list[tuple[Path, Dataset]], Grid]:
+    """Sort slices along the normal and build the grid; errors on irregular stacks."""
+    first_path, first = items[0]
+    iop = _float_list(first, "ImageOrientationPatient", first_path)
+    row_cos, col_cos = iop[:3], iop[3:]
+    normal = np.cross(row_cos, col_cos)
+    for path, ds in items[1:]:
+        if not np.allclose(_float_list(ds, "ImageOrientationPatient", path), iop, atol=1e-4):
+            msg = f"{path}: ImageOrientationPatient differs from {first_path.name} in the series"
+            raise DicomError(msg)
+    shapes = {(int(ds.Rows), int(ds.Columns)) for _, ds in items}
+    if len(shapes) > 1:
+        msg = f"{folder}: slices of the series have different sizes {sorted(shapes)}"
+        raise DicomError(msg)
+    positions = np.asarray([_float_list(ds, "ImagePositionPatient", p) for p, ds in items])
+    along = positions @ normal
+    order = np.argsort(along, kind="stable")
+    items = [items[i] for i in order]
+    positions, along = positions[order], along[order]
+    pixel_spacing = _float_list(first, "PixelSpacing", first_path)  # (row spacing, col spacing)
+    if len(items) > 1:
+        gaps = np.diff(along)
+        if np.any(gaps < _SLICE_GAP_ATOL_MM):
+            dup = [items[i][0].name for i in np.flatnonzero(gaps < _SLICE_GAP_ATOL_MM)[:3]]
+            msg = (
+                f"{folder}: several slices share the same position (e.g. {', '.join(dup)}); "
+                "the folder may hold more than one acquisition of the series"
+            )
+            raise DicomError(msg)
+        step = float(np.median(gaps))
+        off = np.abs(gaps - step) > _SLICE_GAP_RTOL * step + _SLICE_GAP_ATOL_MM
+        if off.any():
+            shown = ", ".join(
+                f"{gaps[i]:.3g} mm after {items[i][0].name}" for i in np.flatnonzero(off)[:5]
+            )
+            msg = (
+                f"{folder}: irregular slice spacing: most gaps are {step:.4g} mm but {shown} "
+                f"({int(off.sum())} irregular gap(s)); missing slices or a mixed series"
+            )
+            raise DicomError(msg)
+        in_plane = (positions[-1] - positions[0]) - (along[-1] - along[0]) * normal
+        if np.linalg.norm(in_plane) > 0.01 * abs(along[-1] - along[0]) + 1e-3:
+            msg = (
+                f"{folder}: slice positions do not run along the slice normal (gantry tilt or "
+                "sheared stack); resample the series before using it"
+            )
+            raise DicomError(msg)
+    else:
+        step = float(first.get("SpacingBetweenSlices", first.get("SliceThickness", 1.0)) or 1.0)
+    direction = np.column_stack([row_cos, col_cos, normal]).ravel()
+    rows, cols = shapes.pop()
+    grid = Grid(
+        shape=(len(items), rows, cols),
+        spacing=(step, float(pixel_spacing[0]), float(pixel_spacing[1])),
+        origin=tuple(positions[0]),
+        direction=tuple(direction),
+    )
+    return items, grid
+
+
+def _rescaled(path: Path, ds: Dataset) -> np.ndarray:
+    try:
+        pixels = ds.pixel_array.astype(np.float64)
+    except Exception as exc:  # pydicom raises many kinds for undecodable pixel data
+        msg = f"{path}: cannot decode pixel data: {exc}"
+        raise UnreadableFileError(msg) from exc
+    slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
+    intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+    return pixels * slope + intercept
+
+
+def _dicom_datetime(date: Any, time: Any) -> dt.datetime | None:
+    if not date or not time:
+        return None
+    text = f"{str(date).strip()}{str(time).strip()}"
+    for fmt in ("%Y%m%d%H%M%S.%f", "%Y%m%d%H%M%S", "%Y%m%d%H%M"):
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _suv_factor(path: Path, ds: Dataset) -> float:
+    """Multiplier from Bq/mL to SUVbw: weight (g) / (injected dose decayed to series start)."""
+
+    def need(owner: Dataset, keyword: str, why: str) -> Any:
+        value = owner.get(keyword)
+        if value is None or value == "":
+            msg = f"{path}: PET tag {keyword} is missing; it is needed {why}"
+            raise DicomError(msg)
+        return value
+
+    units = str(ds.get("Units", "BQML")).upper()
+    if units == "GML":
+        return 1.0
+    if units != "BQML":
+        msg = f"{path}: PET Units is {units!r}; SUVbw needs activity concentration (BQML)"
+        raise DicomError(msg)
+    weight_kg = float(need(ds, "PatientWeight", "for SUVbw (body weight)"))
+    seq = need(ds, "RadiopharmaceuticalInformationSequence", "for the injected dose")
+    radio = seq[0]
+    dose = float(need(radio, "RadionuclideTotalDose", "for SUVbw (injected dose)"))
+    half_life = float(need(radio, "RadionuclideHalfLife", "to decay-correct the dose"))
+    correction = str(ds.get("DecayCorrection", "START")).upper()
+    if correction == "ADMIN":
+        decayed = dose
+    else:
+        start = None
+        if radio.get("RadiopharmaceuticalStartDateTime"):
+            raw = str(radio.RadiopharmaceuticalStartDateTime)
+            start = _dicom_datetime(raw[:8], raw[8:])
+        if start is None:
+            start = _dicom_datetime(
+                ds.get("SeriesDate") or ds.get("AcquisitionDate"),
+                need(radio, "RadiopharmaceuticalStartTime", "to decay-correct the dose"),
+            )
+        scan = _dicom_datetime(
+            need(ds, "SeriesDate", "to decay-correct the dose"),
+            need(ds, "SeriesTime", "to decay-correct the dose"),
+        )
+        if start is None or scan is None:
+            msg = f"{path}: cannot parse the injection or series date/time for decay correction"
+            raise DicomError(msg)
+        elapsed = (scan - start).total_seconds()
+        decayed = dose * 2.0 ** (-elapsed / half_life)
+    if decayed <= 0 or weight_kg <= 0:
+        msg = f"{path}: injected dose ({dose} Bq) and weight ({weight_kg} kg) must be positive"
+        raise DicomError(msg)
+    return weight_kg * 1000.0 / decayed
+
+
+def _uptake_minutes(ds: Dataset) -> float | None:
+    seq = ds.get("RadiopharmaceuticalInformationSequence")
+    if not seq:
+        return None
+    start = _dicom_datetime(ds.get("SeriesDate"), seq[0].get("RadiopharmaceuticalStartTime"))
+    scan = _dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
+    if start is None or scan is None:
+        return None
+    return (scan - start).total_seconds() / 60.0
+
+
+def acquisition_metadata(ds: Dataset) -> AcquisitionMetadata:
+    """The acquisition parameters of a DICOM header (no patient identifiers)."""
+
+    def text(keyword: str) -> str | None:
+        value = ds.get(keyword)
+        if value is None or value == "":
+            return None
+        if isinstance(value, pydicom.multival.MultiValue):
+            return "\\".join(str(v) for v in value)
+        return str(value)
+
+    def number(keyword: str) -> float | None:
+        value = ds.get(keyword)
+        try:
+            return float(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
+
+    tracer = dose = None
+    seq = ds.get("RadiopharmaceuticalInformationSequence")
+    if seq:
+        radio = seq[0]
+        tracer = str(radio.get("Radiopharmaceutical", "")) or None
+        if tracer is None and radio.get("RadionuclideCodeSequence"):
+            tracer = str(radio.RadionuclideCodeSequence[0].get("CodeMeaning", "")) or None
+        dose = float(radio.RadionuclideTotalDose) if radio.get("RadionuclideTotalDose") else None
+    spacing = ds.get("PixelSpacing")
+    return AcquisitionMetadata(
+        modality=text("Modality"),
+        manufacturer=text("Manufacturer"),
+        model=text("ManufacturerModelName"),
+        kvp=number("KVP"),
+        convolution_kernel=text("ConvolutionKernel"),
+        slice_thickness=number("SliceThickness"),
+        pixel_spacing=(float(spacing[0]), float(spacing[1])) if spacing else None,
+        contrast_agent=text("ContrastBolusAgent"),
+        series_date=text("SeriesDate"),
+        tracer=tracer,
+        injected_dose_bq=dose,
+        uptake_time_min=_uptake_minutes(ds),
+    )
+
+
+def read_dicom_series(folder: str | Path, *, series: str | None = None) -> Volume:
+    """Read one DICOM image series from a folder (searched at any depth) as a :class:`Volume`.
+
+    Parameters
+    ----------
+    folder : path
+        Folder holding the slices (other files and non-image DICOM objects are ignored).
+    series : str, optional
+        SeriesInstanceUID, SeriesNumber or SeriesDescription of the series to read, needed
+        when the folder holds several image series.
+
+    Returns
+    -------
+    Volume
+        Intensities in HU (CT), SUVbw (PT) or as stored (MR, others), with the grid from
+        ImagePositionPatient/ImageOrientationPatient/PixelSpacing and the acquisition metadata.
+
+    Raises
+    ------
+    DicomError
+        Several series and none chosen; inconsistent orientation or size; irregular slice
+        spacing; gantry tilt; a PET tag needed for SUV missing (the tag is named).
+    """
+    folder = Path(folder)
+    chosen = _choose_series(folder, find_series(folder), series)
+    items = [(p, read_header(p)) for p in chosen.files]
+    items, grid = _stack_geometry(folder, items)
+    modality = chosen.modality if chosen.modality in _IMAGE_MODALITIES_UNIT else "OT"
+    slices = []
+    factor = None
+    for path, _ in items:
+        try:
+            ds = pydicom.dcmread(path)
+        except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+            msg = f"{path}: not a readable DICOM file: {exc}"
+            raise UnreadableFileError(msg) from exc
+        values = _rescaled(path, ds)
+        if modality == "PT":
+            factor = _suv_factor(path, ds) if factor is None else factor
+            values = values * factor
+        slices.append(values)
+    array = np.stack(slices, axis=0)
+    first = items[0][1]
+    reference = DicomReference(
+        study_uid=str(first.get("StudyInstanceUID", "")) or None,
+        series_uid=chosen.series_uid,
+        frame_of_reference_uid=str(first.get("FrameOfReferenceUID", "")) or None,
+        sop_instance_uids=tuple(str(ds.get("SOPInstanceUID", "")) for _, ds in items),
+    )
+    return Volume(
+        array=array,
+        grid=grid,
+        modality=modality,
+        unit=_IMAGE_MODALITIES_UNIT.get(modality, "a.u."),
+        metadata=acquisition_metadata(first),
+        source=str(folder),
+        dicom=reference,
+    )
