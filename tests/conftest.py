@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -17,6 +18,10 @@ def _data_candidates() -> list[Path]:
     return [_REPO.parent / "shared" / "data", Path("/work/shared/data")]
 
 
+def _data_root() -> Path | None:
+    return next((p for p in _data_candidates() if (p / "ibsi1").is_dir()), None)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Root of the read-only reference data (IBSI phantoms, clinical cases, tables).
@@ -25,10 +30,30 @@ def shared_data() -> Path:
     Tests that need it skip when it is missing, unless ``RADIOME_REQUIRE_DATA=1`` (CI), where
     they fail instead.
     """
-    for path in _data_candidates():
-        if (path / "ibsi1").is_dir():
-            return path
+    root = _data_root()
+    if root is not None:
+        return root
     where = ", ".join(str(p) for p in _data_candidates())
     if os.environ.get("RADIOME_REQUIRE_DATA") == "1":
         pytest.fail(f"reference data not found (looked in {where}) and RADIOME_REQUIRE_DATA=1")
     pytest.skip(f"reference data not found (looked in {where})")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``row`` with the rows of the CSV named by ``@pytest.mark.reference_rows``.
+
+    ``@pytest.mark.reference_rows("ibsi1/reference_values/x.csv", id="{config}-{feature_tag}")``
+    gives one test per row (a dict of strings) of that table under the shared data. Without
+    the data, a single ``no-data`` case asks for ``shared_data`` and so skips (or fails in CI).
+    """
+    marker = metafunc.definition.get_closest_marker("reference_rows")
+    if marker is None or "row" not in metafunc.fixturenames:
+        return
+    root = _data_root()
+    if root is None:
+        metafunc.parametrize("row", [None], ids=["no-data"])
+        return
+    id_format = marker.kwargs.get("id", "{feature_tag}")
+    with (root / marker.args[0]).open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    metafunc.parametrize("row", rows, ids=[id_format.format(**r) for r in rows])

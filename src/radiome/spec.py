@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -235,7 +234,7 @@ class Spec(_Model):
             return list(self.features.aggregations)
         return list(_AGGREGATIONS_BY_DIMENSIONS[self.preprocessing.dimensions])
 
-    @cached_property
+    @property
     def hash(self) -> str:
         """Canonical hash of every value that affects a feature (see :func:`spec_hash`)."""
         return spec_hash(self)

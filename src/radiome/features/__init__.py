@@ -1,0 +1,17 @@
+"""IBSI feature families: one module per family, every feature registered with its IBSI code."""
+
+from __future__ import annotations
+
+from radiome.features import morphology, stats
+from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues, unit_of
+from radiome.features.roi import RoiData
+
+__all__ = ["FAMILIES", "REGISTRY", "FamilyDef", "FeatureDef", "FeatureValues", "RoiData", "unit_of"]
+
+#: Implemented families in IBSI order, keyed by family prefix.
+FAMILIES: dict[str, FamilyDef] = {f.name: f for f in (morphology.FAMILY, stats.FAMILY)}
+
+#: Every registered feature by name.
+REGISTRY: dict[str, FeatureDef] = {
+    feature.name: feature for family in FAMILIES.values() for feature in family.features
+}

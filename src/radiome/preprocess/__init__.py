@@ -1,0 +1,23 @@
+"""IBSI 1 image processing: interpolation, re-segmentation, normalisation, discretisation."""
+
+from __future__ import annotations
+
+from radiome.preprocess.discretise import discretise_fixed_bin_number, discretise_fixed_bin_size
+from radiome.preprocess.normalise import normalise
+from radiome.preprocess.pipeline import Processed, discretised, process, target_mapping
+from radiome.preprocess.resample import GridMap, grid_map, interpolate
+from radiome.preprocess.resegment import resegment
+
+__all__ = [
+    "GridMap",
+    "Processed",
+    "discretise_fixed_bin_number",
+    "discretise_fixed_bin_size",
+    "discretised",
+    "grid_map",
+    "interpolate",
+    "normalise",
+    "process",
+    "resegment",
+    "target_mapping",
+]
