@@ -1,0 +1,150 @@
+"""Seeded synthetic CT-like data: the project's own sample data (demo, tests, benchmarks).
+
+A case is a chest-like slab in HU: air around a soft-tissue body (≈ 40 HU), two lungs
+(≈ -850 HU), and a lesion in one lung whose size, shape (sphere, ellipsoid, lobulated) and
+interior texture (Gaussian-filtered noise of a chosen correlation length and contrast, with an
+optional necrotic core) vary with the seed. Intensities are whole HU, like a real CT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume
+
+__all__ = ["LesionParams", "lesion_params", "synthetic_case", "textured_sphere"]
+
+_AIR, _TISSUE, _LUNG = -1000.0, 40.0, -850.0
+
+
+@dataclass(frozen=True)
+class LesionParams:
+    """What makes one synthetic lesion: size, shape, attenuation and texture."""
+
+    radius_mm: float
+    shape: str  # "sphere", "ellipsoid" or "lobulated"
+    mean_hu: float
+    texture_sd_hu: float
+    texture_scale_mm: float
+    necrotic: bool
+
+
+def lesion_params(seed: int) -> LesionParams:
+    """Lesion parameters drawn from a seeded generator (the same seed, the same lesion)."""
+    rng = np.random.default_rng(seed)
+    return LesionParams(
+        radius_mm=float(rng.uniform(6.0, 22.0)),
+        shape=str(rng.choice(["sphere", "ellipsoid", "lobulated"])),
+        mean_hu=float(rng.uniform(10.0, 70.0)),
+        texture_sd_hu=float(rng.uniform(10.0, 60.0)),
+        texture_scale_mm=float(rng.uniform(0.8, 4.0)),
+        necrotic=bool(rng.random() < 0.3),
+    )
+
+
+def _texture(rng: np.random.Generator, shape: tuple[int, ...], spacing: tuple[float, ...],
+             scale_mm: float, sd: float) -> np.ndarray:
+    """Gaussian-correlated noise with correlation length ``scale_mm`` and standard deviation ``sd``."""
+    noise = rng.standard_normal(shape)
+    smooth = ndimage.gaussian_filter(noise, sigma=[scale_mm / s for s in spacing], mode="reflect")
+    std = smooth.std()
+    return smooth * (sd / std) if std > 0 else smooth
+
+
+def _lesion_mask(coords: list[np.ndarray], centre: np.ndarray, params: LesionParams,
+                 rng: np.random.Generator) -> np.ndarray:
+    z, y, x = (c - c0 for c, c0 in zip(coords, centre, strict=True))
+    r = params.radius_mm
+    if params.shape == "sphere":
+        return z**2 + y**2 + x**2 <= r**2
+    if params.shape == "ellipsoid":
+        axes = r * rng.uniform(0.6, 1.3, size=3)
+        return (z / axes[0]) ** 2 + (y / axes[1]) ** 2 + (x / axes[2]) ** 2 <= 1.0
+    dist = np.sqrt(z**2 + y**2 + x**2) + 1e-9
+    theta, phi = np.arccos(np.clip(z / dist, -1, 1)), np.arctan2(y, x)
+    k1, k2 = rng.integers(2, 5, size=2)
+    bumps = 1.0 + 0.18 * np.sin(k1 * phi + rng.uniform(0, np.pi)) * np.sin(k2 * theta)
+    return dist <= r * bumps
+
+
+def synthetic_case(
+    seed: int,
+    *,
+    shape: tuple[int, int, int] = (48, 128, 128),
+    spacing: tuple[float, float, float] = (2.5, 0.8, 0.8),
+    params: LesionParams | None = None,
+) -> tuple[Volume, Mask]:
+    """A CT-like volume (HU) and its lesion mask, reproducible from ``seed``.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random choice (lesion parameters, position, noise).
+    shape : (3,) int
+        Array shape (z, y, x).
+    spacing : (3,) float, mm
+        Voxel size (z, y, x).
+    params : LesionParams, optional
+        The lesion; by default :func:`lesion_params` of ``seed``.
+    """
+    rng = np.random.default_rng(seed + 1_000_003)
+    params = params or lesion_params(seed)
+    extent = np.asarray(shape) * np.asarray(spacing)
+    coords = np.meshgrid(*[(np.arange(n) + 0.5) * s for n, s in zip(shape, spacing, strict=True)],
+                         indexing="ij", sparse=True)
+    zc, yc, xc = extent / 2
+    z, y, x = coords
+    body = ((y - yc) / (0.45 * extent[1])) ** 2 + ((x - xc) / (0.48 * extent[2])) ** 2 <= 1.0
+    body = np.broadcast_to(body, shape)
+    lung_x = (xc - 0.22 * extent[2], xc + 0.22 * extent[2])
+    lungs = np.zeros(shape, dtype=bool)
+    for lx in lung_x:
+        lungs |= ((y - yc) / (0.30 * extent[1])) ** 2 + ((x - lx) / (0.16 * extent[2])) ** 2 + (
+            (z - zc) / (0.48 * extent[0])
+        ) ** 2 <= 1.0
+    image = np.full(shape, _AIR)
+    image[body] = _TISSUE
+    image[lungs & body] = _LUNG
+    side = rng.integers(2)
+    room = np.array([0.25 * extent[0], 0.12 * extent[1], 0.06 * extent[2]])
+    centre = np.array([zc, yc, lung_x[side]]) + rng.uniform(-1, 1, size=3) * room
+    lesion = _lesion_mask([z, y, x], centre, params, rng) & body
+    texture = _texture(rng, shape, spacing, params.texture_scale_mm, params.texture_sd_hu)
+    image[lesion] = params.mean_hu + texture[lesion]
+    if params.necrotic:
+        dist = np.sqrt((z - centre[0]) ** 2 + (y - centre[1]) ** 2 + (x - centre[2]) ** 2)
+        core = lesion & (dist <= 0.45 * params.radius_mm)
+        image[core] = 5.0 + 0.3 * texture[core]
+    image += rng.normal(0.0, 12.0, size=shape) * body  # scanner noise inside the body
+    image = np.clip(np.rint(image), -1024, 3071)
+    grid = Grid(shape=shape, spacing=spacing, origin=(-extent[2] / 2, -extent[1] / 2, 0.0))
+    metadata = AcquisitionMetadata(modality="CT", manufacturer="radiome synthetic", kvp=120.0,
+                                   convolution_kernel="STANDARD", slice_thickness=spacing[0],
+                                   pixel_spacing=(spacing[1], spacing[2]))
+    volume = Volume(array=image, grid=grid, modality="CT", unit="HU", metadata=metadata,
+                    source=f"synthetic case {seed}")
+    return volume, Mask(array=lesion, grid=grid, roi="lesion", source=f"synthetic case {seed}")
+
+
+def textured_sphere(n_voxels: int, seed: int = 0, *, margin: int = 8) -> tuple[Volume, Mask]:
+    """A sphere of about ``n_voxels`` voxels (1 mm) with a textured interior in soft tissue.
+
+    For scaling benchmarks: the volume is the sphere's bounding box plus ``margin`` voxels.
+    """
+    rng = np.random.default_rng(seed)
+    radius = (3.0 * n_voxels / (4.0 * np.pi)) ** (1.0 / 3.0)
+    n = int(np.ceil(2 * radius)) + 2 * margin
+    centre = (n - 1) / 2.0
+    axis = np.arange(n) - centre
+    z, y, x = np.meshgrid(axis, axis, axis, indexing="ij", sparse=True)
+    sphere = z**2 + y**2 + x**2 <= radius**2
+    image = rng.normal(_TISSUE, 12.0, size=(n, n, n))
+    inside = _texture(rng, (n, n, n), (1.0, 1.0, 1.0), 2.0, 40.0)
+    image = np.where(sphere, 30.0 + inside, image)
+    grid = Grid(shape=(n, n, n), spacing=(1.0, 1.0, 1.0))
+    volume = Volume(array=np.rint(image), grid=grid, modality="CT", unit="HU",
+                    source=f"sphere {n_voxels}")
+    return volume, Mask(array=sphere, grid=grid, roi="sphere", source=f"sphere {n_voxels}")
