@@ -149,20 +149,18 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn radiome errors into one line on stderr and an exit code."""
-    import click
-
     from radiome.errors import RadiomeError
 
     try:
         result = app(args=argv, prog_name="radiome", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("radiome: aborted", err=True)
         return 130
-    except click.ClickException as exc:
+    except typer.TyperException as exc:  # usage errors: bad or missing arguments
         exc.show()
-        return exc.exit_code
+        return getattr(exc, "exit_code", 2)
     except RadiomeError as exc:
         typer.echo(f"radiome: error: {exc}", err=True)
         return 1

@@ -58,7 +58,7 @@ def _file_meta(sop_class: str, sop_uid: str) -> FileMetaDataset:
 
 
 def _patient_study(ds: Dataset, patient_id: str, study_uid: str, frame_uid: str) -> None:
-    ds.PatientName = patient_id
+    ds.PatientName = f"Synthetic^{patient_id}"
     ds.PatientID = patient_id
     ds.PatientBirthDate = ""
     ds.PatientSex = ""

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import highdicom as hd
 import numpy as np
+import SimpleITK as sitk
 
 from radiome.errors import DicomError, GeometryError, ROINotFoundError, UnreadableFileError
-from radiome.volume import Grid, Mask, Volume
+from radiome.io.volumes import grid_from_sitk, to_sitk
+from radiome.volume import Mask, Volume
 
 __all__ = ["read_seg", "seg_segments"]
 
@@ -46,63 +48,23 @@ def _select(path: Path, seg: hd.seg.Segmentation, roi: str | int | None) -> tupl
     return hits[0]
 
 
-def _grid_of(volume: hd.Volume) -> tuple[Grid, np.ndarray]:
-    """Our grid for a highdicom volume, and the axis permutation from its array to (z, y, x)."""
-    affine = np.asarray(volume.affine, dtype=float)
-    columns = affine[:3, :3]
-    spacing = np.linalg.norm(columns, axis=0)
-    # highdicom arrays are (slice, row, column): columns of the affine are the world steps of
-    # those axes, so in ITK terms x = column axis, y = row axis, z = slice axis.
-    direction = np.column_stack([columns[:, 2] / spacing[2], columns[:, 1] / spacing[1],
-                                 columns[:, 0] / spacing[0]])
-    grid = Grid(
-        shape=tuple(int(n) for n in volume.spatial_shape),
-        spacing=(float(spacing[0]), float(spacing[1]), float(spacing[2])),
-        origin=tuple(affine[:3, 3]),
-        direction=tuple(direction.ravel()),
-    )
-    return grid, direction
-
-
-def _place(path: Path, values: np.ndarray, grid: Grid, reference: Volume) -> np.ndarray:
-    """Put a SEG array onto the reference grid (same spacing and direction, whole-voxel offset)."""
+def _place(path: Path, image: sitk.Image, reference: Volume) -> np.ndarray:
+    """Sample a SEG volume at the reference voxel centres; refuse grids that are not aligned."""
     target = reference.grid
-    if not np.allclose(grid.direction, target.direction, atol=1e-4) or not np.allclose(
-        grid.spacing[1:], target.spacing[1:], rtol=1e-4
-    ):
-        msg = (
-            f"{path}: SEG frames are not on the image grid of {reference.source}: spacing "
-            f"{grid.spacing} vs {target.spacing} mm, direction {grid.direction} vs "
-            f"{target.direction}"
-        )
-        raise GeometryError(msg)
-    out = np.zeros(target.shape, dtype=values.dtype)
-    # World position of every SEG slice, row and column start -> reference indices.
-    starts = target.world_to_index(np.asarray(grid.origin)[None, :])[0]
-    if grid.shape[0] > 1:
-        step = target.world_to_index(grid.index_to_world(np.array([[1.0, 0.0, 0.0]])))[0] - starts
-    else:
-        step = np.array([1.0, 0.0, 0.0])
-    offset = np.rint(starts).astype(int)
-    if np.abs(starts - offset).max() > 0.05 or not np.allclose(step, [1, 0, 0], atol=0.05):
+    corners = np.array([[k, j, i] for k in (0, target.shape[0] - 1)
+                        for j in (0, target.shape[1] - 1) for i in (0, target.shape[2] - 1)],
+                       dtype=float)
+    world = target.index_to_world(corners)
+    index = np.array([image.TransformPhysicalPointToContinuousIndex(tuple(p)) for p in world])
+    if np.abs(index - np.rint(index)).max() > 0.05:
         msg = (
             f"{path}: SEG voxels do not fall on the voxel centres of {reference.source} "
-            f"(offset {starts.round(3).tolist()} voxels); resample the SEG first"
+            "(another spacing or a sub-voxel shift); resample the SEG onto the image first"
         )
         raise GeometryError(msg)
-    src = [slice(0, n) for n in values.shape]
-    dst = []
-    for axis in range(3):
-        lo = offset[axis]
-        hi = lo + values.shape[axis]
-        clip_lo, clip_hi = max(lo, 0), min(hi, target.shape[axis])
-        if clip_hi <= clip_lo:
-            msg = f"{path}: the segment lies outside the image {reference.source}"
-            raise GeometryError(msg)
-        src[axis] = slice(clip_lo - lo, clip_hi - lo)
-        dst.append(slice(clip_lo, clip_hi))
-    out[tuple(dst)] = values[tuple(src)]
-    return out
+    placed = sitk.Resample(image, to_sitk(np.zeros(target.shape, np.uint8), target),
+                           sitk.Transform(), sitk.sitkNearestNeighbor, 0.0, image.GetPixelID())
+    return sitk.GetArrayFromImage(placed)
 
 
 def read_seg(
@@ -151,8 +113,9 @@ def read_seg(
     if values.ndim == 4:
         values = values[..., 0]
     inside = values >= threshold if np.issubdtype(values.dtype, np.floating) else values > 0
-    grid, _ = _grid_of(volume)
+    image = volume.with_array(inside.astype(np.uint8)).to_simpleitk()
     if reference is None:
-        return Mask(array=inside, grid=grid, roi=label, source=str(path))
-    placed = _place(path, inside, grid, reference)
-    return Mask(array=placed, grid=reference.grid, roi=label, source=str(path))
+        return Mask(array=sitk.GetArrayFromImage(image) > 0, grid=grid_from_sitk(image),
+                    roi=label, source=str(path))
+    placed = _place(path, image, reference)
+    return Mask(array=placed > 0, grid=reference.grid, roi=label, source=str(path))
