@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from radiome.features import morphology, stats
+from radiome.features import histogram, ivh, morphology, stats
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues, unit_of
 from radiome.features.roi import RoiData
 
 __all__ = ["FAMILIES", "REGISTRY", "FamilyDef", "FeatureDef", "FeatureValues", "RoiData", "unit_of"]
 
 #: Implemented families in IBSI order, keyed by family prefix.
-FAMILIES: dict[str, FamilyDef] = {f.name: f for f in (morphology.FAMILY, stats.FAMILY)}
+FAMILIES: dict[str, FamilyDef] = {
+    f.name: f for f in (morphology.FAMILY, stats.FAMILY, histogram.FAMILY, ivh.FAMILY)
+}
 
 #: Every registered feature by name.
 REGISTRY: dict[str, FeatureDef] = {
