@@ -6,10 +6,12 @@ H = {n_1, ..., n_Ng} their histogram over every level i = 1..N_g (empty bins kep
 of X_d (NumPy's default linear interpolation between order statistics), M the median.
 
 N_g is the number of grey levels of the discretisation: the bin count for fixed bin number and,
-for fixed bin size, the highest level present in the ROI. That is what the manual means: it
-states F_ih.max = max(X_d) = N_g "by definition", and configuration A (fixed bin size 25 HU from
--500 HU, range [-500, 400] HU, highest intensity 377 HU) has F_ih.max = 36. The histogram starts
-at level 1 (the bin at the discretisation's lower bound), whether or not level 1 is present.
+for fixed bin size, the highest level present in the ROI (the pipeline's ``n_levels``). That is
+what the manual means: it states F_ih.max = max(X_d) = N_g "by definition". Configuration A
+(25 HU bins from -500 HU, range [-500, 400] HU, highest intensity 377 HU) agrees: F_ih.max = 36,
+not the 37 of the bin that holds the range's upper bound 400 HU; its gradient extremes lie at
+levels 21 and 24, away from the edges, so no reference value depends on N_g otherwise. The
+histogram starts at level 1 (the bin at the discretisation's lower bound), present or not.
 
 The histogram gradient H' is the one of the manual (12CE): the one-sided differences
 n_2 - n_1 and n_Ng - n_(Ng-1) at the first and last bin, (n_(i+1) - n_(i-1)) / 2 in between,
