@@ -20,6 +20,7 @@ __all__ = [
     "ROINotFoundError",
     "RadiomeError",
     "RadiomeWarning",
+    "ReliabilityError",
     "SpecError",
     "UnreadableFileError",
 ]
@@ -70,6 +71,10 @@ class FeatureError(RadiomeError, ValueError):
 
 class AnalysisError(RadiomeError, ValueError):
     """Data given to a model or statistic cannot be used (missing column, unseen batch, too few cases)."""
+
+
+class ReliabilityError(RadiomeError, ValueError):
+    """A reliability study cannot be computed (missing or duplicated ratings, bad settings)."""
 
 
 class RadiomeWarning(UserWarning):
