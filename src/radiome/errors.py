@@ -21,6 +21,7 @@ __all__ = [
     "RadiomeError",
     "RadiomeWarning",
     "ReliabilityError",
+    "ReliabilityWarning",
     "SpecError",
     "UnreadableFileError",
 ]
@@ -87,3 +88,7 @@ class DicomWarning(RadiomeWarning):
 
 class AnalysisWarning(RadiomeWarning):
     """A model or statistic ran, but with a caveat the caller should act on."""
+
+
+class ReliabilityWarning(RadiomeWarning):
+    """A reliability statistic ran, but some values are undefined or rest on few subjects."""
