@@ -1,0 +1,278 @@
+"""Shared machinery of the GLSZM, GLDZM, NGTDM and NGLDM families (IBSI 1, 9SAK/VMDZ/IPET/REK0).
+
+Grid distances are in voxels, not mm. A neighbourhood at Chebyshev distance δ holds the
+offsets m ≠ 0 with max(|m_z|, |m_y|, |m_x|) ≤ δ; "planar" neighbourhoods (2D and 2.5D) keep
+m_z = 0, so nothing links or averages across slices.
+
+The four families aggregate alike (IBSI 1: 8QNN, 62GR, KOBO):
+
+- ``2d``: one matrix per slice, features computed per slice and averaged over the slices
+  that hold voxels of the intensity mask;
+- ``2_5d``: the per-slice matrices summed into one (with N_v summed), then features;
+- ``3d``: one matrix from volumetric (26-connected) neighbourhoods.
+
+GLSZM, GLDZM and NGLDM share one kind of matrix, a count c_ij of grey level i against a
+positive integer j (zone size, zone distance, dependence count). It is kept sparse, as the
+(i, j, c_ij) of its non-zero cells, and its 17 generic features are computed here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
+
+import numba
+import numpy as np
+
+from radiome.errors import FeatureError
+
+__all__ = [
+    "DIMENSIONS",
+    "CountMatrix",
+    "Dimension",
+    "Zones",
+    "check_inputs",
+    "count_features",
+    "count_matrix",
+    "dimensions_of",
+    "label_zones",
+    "mean_over_slices",
+    "neighbour_offsets",
+    "slice_count_features",
+    "zones_of",
+]
+
+Dimension = Literal["2d", "2_5d", "3d"]
+#: The GLSZM/GLDZM/NGTDM/NGLDM aggregations in IBSI order: 8QNN, 62GR, KOBO.
+DIMENSIONS: tuple[str, ...] = ("2d", "2_5d", "3d")
+
+
+def dimensions_of(aggregations: Iterable[str]) -> list[str]:
+    """The dimensions (2d, 2_5d, 3d) present among GLCM-style aggregation methods, in IBSI order."""
+    present = {a.rsplit("_", 1)[0] for a in aggregations}  # 2d_avg -> 2d, 2_5d_vmrg -> 2_5d
+    return [d for d in DIMENSIONS if d in present]
+
+
+def check_inputs(
+    levels: np.ndarray, mask: np.ndarray, n_levels: int, dimension: str, family: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """C-contiguous int64 levels and bool mask of one grid, else a FeatureError naming the fault."""
+    problems = []
+    if dimension not in DIMENSIONS:
+        problems.append(f"aggregation must be one of {', '.join(DIMENSIONS)}, got {dimension!r}")
+    levels = np.asarray(levels)
+    mask = np.asarray(mask)
+    if levels.ndim != 3 or levels.shape != mask.shape:
+        problems.append(
+            f"levels and mask must be 3-D arrays of one shape, got {levels.shape} and {mask.shape}"
+        )
+    elif mask.any():
+        inside = levels[mask.astype(bool)]
+        if inside.min() < 1 or inside.max() > n_levels:
+            problems.append(
+                f"grey levels inside the mask must lie in 1..n_levels={n_levels}, "
+                f"got {inside.min()}..{inside.max()}"
+            )
+    if problems:
+        msg = f"{family}: " + "; ".join(problems)
+        raise FeatureError(msg)
+    return (np.ascontiguousarray(levels, dtype=np.int64),
+            np.ascontiguousarray(mask, dtype=np.bool_))
+
+
+def neighbour_offsets(distance: int, planar: bool, *, backward: bool = False) -> np.ndarray:
+    """(k, 3) int64 (z, y, x) offsets m ≠ 0 within Chebyshev ``distance``, in C order.
+
+    ``backward`` keeps the offsets that precede the centre in C order (half the neighbourhood),
+    as a one-pass zone labelling needs.
+    """
+    dz = 0 if planar else distance
+    grid = np.mgrid[-dz:dz + 1, -distance:distance + 1, -distance:distance + 1]
+    offsets = grid.reshape(3, -1).T
+    keys = (offsets[:, 0] * (2 * distance + 1) + offsets[:, 1]) * (2 * distance + 1) + offsets[:, 2]
+    keep = keys < 0 if backward else keys != 0
+    return np.ascontiguousarray(offsets[keep], dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _find(parent, i):
+    """Root of voxel ``i`` in the union-find forest, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_zones_kernel(levels, mask, offsets, labels):
+    """Fill ``labels`` with zone ids (0.. by first voxel in C order, -1 outside); return n_zones."""
+    nz, ny, nx = levels.shape
+    flat_levels = levels.ravel()
+    flat_mask = mask.ravel()
+    parent = np.arange(nz * ny * nx)
+    for z in range(nz):
+        for y in range(ny):
+            for x in range(nx):
+                v = (z * ny + y) * nx + x
+                if not flat_mask[v]:
+                    continue
+                for k in range(offsets.shape[0]):
+                    zz = z + offsets[k, 0]
+                    yy = y + offsets[k, 1]
+                    xx = x + offsets[k, 2]
+                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                        continue
+                    w = (zz * ny + yy) * nx + xx
+                    if flat_mask[w] and flat_levels[w] == flat_levels[v]:
+                        a = _find(parent, v)
+                        b = _find(parent, w)
+                        if a < b:
+                            parent[b] = a
+                        elif b < a:
+                            parent[a] = b
+    flat_labels = labels.ravel()
+    n_zones = 0
+    for v in range(nz * ny * nx):
+        if not flat_mask[v]:
+            flat_labels[v] = -1
+            continue
+        root = _find(parent, v)
+        if root == v:
+            flat_labels[v] = n_zones
+            n_zones += 1
+        else:
+            flat_labels[v] = flat_labels[root]
+    return n_zones
+
+
+def label_zones(levels: np.ndarray, mask: np.ndarray, planar: bool) -> tuple[np.ndarray, int]:
+    """Zones of equal grey level linked at Chebyshev distance 1 (8-connected if planar, else 26).
+
+    Returns the (Z, Y, X) int64 zone id of every voxel (0.. in order of each zone's first voxel
+    in C order, -1 outside ``mask``) and the number of zones. Inputs as from :func:`check_inputs`.
+    """
+    labels = np.empty(levels.shape, dtype=np.int64)
+    n_zones = _label_zones_kernel(levels, mask, neighbour_offsets(1, planar, backward=True), labels)
+    return labels, int(n_zones)
+
+
+class Zones(NamedTuple):
+    """The zones of an ROI: the zone id of each mask voxel (C order) and each zone's attributes."""
+
+    voxel_zone: np.ndarray
+    level: np.ndarray
+    size: np.ndarray
+    slice: np.ndarray
+
+
+def zones_of(levels: np.ndarray, mask: np.ndarray, planar: bool) -> Zones:
+    """Grey level, size (voxels) and slice (z index; 0 unless ``planar``) of every zone."""
+    labels, n_zones = label_zones(levels, mask, planar)
+    voxel_zone = labels[mask]
+    level = np.zeros(n_zones, dtype=np.int64)
+    level[voxel_zone] = levels[mask]
+    zone_slice = np.zeros(n_zones, dtype=np.int64)
+    if planar:
+        zone_slice[voxel_zone] = np.nonzero(mask)[0]
+    return Zones(voxel_zone, level, np.bincount(voxel_zone, minlength=n_zones), zone_slice)
+
+
+class CountMatrix(NamedTuple):
+    """A sparse count matrix: its non-zero cells c_ij at grey level i and column j (j >= 1)."""
+
+    level: np.ndarray
+    column: np.ndarray
+    count: np.ndarray
+
+
+def count_matrix(level: np.ndarray, column: np.ndarray, count: np.ndarray) -> CountMatrix:
+    """The count matrix: ``count`` summed over equal (level, column) pairs."""
+    level = np.asarray(level, dtype=np.int64)
+    column = np.asarray(column, dtype=np.int64)
+    width = int(column.max()) + 1 if column.size else 1
+    cells, inverse = np.unique(level * width + column, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=np.asarray(count, dtype=np.float64),
+                         minlength=cells.size)
+    return CountMatrix(cells // width, cells % width, counts)
+
+
+def _marginal(index: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Non-zero sums of ``count`` over equal ``index`` values."""
+    _, inverse = np.unique(index, return_inverse=True)
+    return np.bincount(inverse.ravel(), weights=count)
+
+
+def count_features(m: CountMatrix, n_voxels: int) -> dict[str, float]:
+    """The 17 generic features of a count matrix, keyed by generic name.
+
+    With N_s = Σ c_ij, p_ij = c_ij / N_s, c_i. and c_.j the marginal sums:
+    ``low_j`` Σ c_.j / j² / N_s; ``high_j`` Σ j² c_.j / N_s; ``low_i`` Σ c_i. / i² / N_s;
+    ``high_i`` Σ i² c_i. / N_s; ``low_i_low_j`` Σ c_ij / (i² j²) / N_s; ``high_i_low_j``
+    Σ i² c_ij / j² / N_s; ``low_i_high_j`` Σ j² c_ij / i² / N_s; ``high_i_high_j``
+    Σ i² j² c_ij / N_s; ``i_nu`` Σ c_i.² / N_s and ``i_nu_norm`` Σ c_i.² / N_s²;
+    ``j_nu`` and ``j_nu_norm`` likewise over c_.j; ``percentage`` N_s / N_v; ``i_var``
+    Σ (i - μ_i)² p_ij with μ_i = Σ i p_ij; ``j_var`` likewise in j; ``entropy``
+    -Σ p_ij log2 p_ij; ``energy`` Σ p_ij².
+    """
+    i = m.level.astype(np.float64)
+    j = m.column.astype(np.float64)
+    c = m.count
+    n_s = c.sum()
+    p = c / n_s
+    ci = _marginal(m.level, c)
+    cj = _marginal(m.column, c)
+    i2, j2 = i * i, j * j
+    mu_i, mu_j = np.sum(i * p), np.sum(j * p)
+    return {
+        "low_j": float(np.sum(c / j2) / n_s),
+        "high_j": float(np.sum(c * j2) / n_s),
+        "low_i": float(np.sum(c / i2) / n_s),
+        "high_i": float(np.sum(c * i2) / n_s),
+        "low_i_low_j": float(np.sum(c / (i2 * j2)) / n_s),
+        "high_i_low_j": float(np.sum(c * i2 / j2) / n_s),
+        "low_i_high_j": float(np.sum(c * j2 / i2) / n_s),
+        "high_i_high_j": float(np.sum(c * i2 * j2) / n_s),
+        "i_nu": float(np.sum(ci * ci) / n_s),
+        "i_nu_norm": float(np.sum(ci * ci) / (n_s * n_s)),
+        "j_nu": float(np.sum(cj * cj) / n_s),
+        "j_nu_norm": float(np.sum(cj * cj) / (n_s * n_s)),
+        "percentage": float(n_s / n_voxels),
+        "i_var": float(np.sum((i - mu_i) ** 2 * p)),
+        "j_var": float(np.sum((j - mu_j) ** 2 * p)),
+        "entropy": float(-np.sum(p * np.log2(p))),
+        "energy": float(np.sum(p * p)),
+    }
+
+
+def mean_over_slices(per_slice: list[dict[str, float]]) -> dict[str, float]:
+    """Feature-wise mean of per-slice feature values (2D aggregation, 8QNN)."""
+    return {name: float(np.mean([f[name] for f in per_slice])) for name in per_slice[0]}
+
+
+def slice_count_features(
+    level: np.ndarray,
+    column: np.ndarray,
+    count: np.ndarray,
+    slice_of: np.ndarray,
+    voxels_per_slice: np.ndarray,
+    dimension: str,
+    names: dict[str, str],
+) -> dict[str, float]:
+    """Count-matrix features of one aggregation from (i, j, count, slice) entries.
+
+    ``2d`` averages the features of each slice's matrix over the slices with voxels; ``2_5d``
+    and ``3d`` compute them from one matrix of every entry, with N_v of the whole mask.
+    ``names`` maps each family feature name to its generic name in :func:`count_features`.
+    """
+    if dimension == "2d":
+        order = np.argsort(slice_of, kind="stable")
+        bounds = np.searchsorted(slice_of[order], np.arange(voxels_per_slice.size + 1))
+        per_slice = []
+        for z in np.flatnonzero(voxels_per_slice):
+            part = order[bounds[z]:bounds[z + 1]]
+            generic = count_features(count_matrix(level[part], column[part], count[part]),
+                               int(voxels_per_slice[z]))
+            per_slice.append({name: generic[key] for name, key in names.items()})
+        return mean_over_slices(per_slice)
+    generic = count_features(count_matrix(level, column, count), int(voxels_per_slice.sum()))
+    return {name: generic[key] for name, key in names.items()}
