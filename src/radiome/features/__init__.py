@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from radiome.features import gldzm, glszm, histogram, ivh, morphology, ngldm, ngtdm, stats
+from radiome.features import (
+    glcm,
+    gldzm,
+    glrlm,
+    glszm,
+    histogram,
+    ivh,
+    morphology,
+    ngldm,
+    ngtdm,
+    stats,
+)
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues, unit_of
 from radiome.features.roi import RoiData
 
@@ -11,8 +22,8 @@ __all__ = ["FAMILIES", "REGISTRY", "FamilyDef", "FeatureDef", "FeatureValues", "
 #: Implemented families in IBSI order, keyed by family prefix.
 FAMILIES: dict[str, FamilyDef] = {
     f.name: f
-    for f in (morphology.FAMILY, stats.FAMILY, histogram.FAMILY, ivh.FAMILY,
-              glszm.FAMILY, gldzm.FAMILY, ngtdm.FAMILY, ngldm.FAMILY)
+    for f in (morphology.FAMILY, stats.FAMILY, histogram.FAMILY, ivh.FAMILY, glcm.FAMILY,
+              glrlm.FAMILY, glszm.FAMILY, gldzm.FAMILY, ngtdm.FAMILY, ngldm.FAMILY)
 }
 
 #: Every registered feature by name.

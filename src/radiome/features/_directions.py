@@ -1,0 +1,76 @@
+"""Shared machinery of the directional texture families GLCM and GLRLM (IBSI 1, LFYI/TP0I).
+
+Directions are (z, y, x) voxel offsets m. Volumetric (3D) texture uses the 13 directions of
+the 26-connected neighbourhood; planar (2D and 2.5D) texture the 4 in-slice directions of the
+8-connected neighbourhood, one of each pair ±m. For a Chebyshev distance δ > 1 the
+direction vectors are multiplied by δ (IBSI 1, "Distances and distance weighting").
+
+Counting kernels fill one matrix per slice and direction, a stack of shape (S, D, ...): S is
+the number of slices for planar directions (slice z holds the pairs or runs of slice z) and 1
+for volumetric ones. The six aggregation methods then read that stack:
+
+- ``2d_avg`` (BTW3): one matrix per slice and direction, features averaged;
+- ``2d_smrg`` (SUJT): the directions of each slice merged, features averaged over slices;
+- ``2_5d_dmrg`` (JJUI): the slices of each direction merged, features averaged over
+  directions;
+- ``2_5d_vmrg`` (ZW7Z): every matrix merged into one;
+- ``3d_avg`` (ITBB): one matrix per 3D direction, features averaged;
+- ``3d_vmrg`` (IAZD): every 3D direction merged into one.
+
+Merging sums the counts (and, for run lengths, N_v). Empty matrices (a slice without voxels,
+or a direction without any pair of voxels) hold no information and are left out of the
+averages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiome.errors import FeatureError
+from radiome.features._zones import check_inputs, neighbour_offsets
+
+__all__ = ["AGGREGATIONS", "direction_vectors", "is_planar", "merged", "validated"]
+
+#: The GLCM/GLRLM aggregation methods in IBSI order: BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD.
+AGGREGATIONS: tuple[str, ...] = ("2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg",
+                                 "3d_vmrg")
+
+#: Axes of the (slice, direction) stack that each aggregation sums over.
+_MERGED_AXES: dict[str, tuple[int, ...]] = {
+    "2d_avg": (),
+    "2d_smrg": (1,),
+    "2_5d_dmrg": (0,),
+    "2_5d_vmrg": (0, 1),
+    "3d_avg": (),
+    "3d_vmrg": (0, 1),
+}
+
+
+def is_planar(aggregation: str) -> bool:
+    """True for the 2D and 2.5D aggregations, which count within slices."""
+    return not aggregation.startswith("3d")
+
+
+def direction_vectors(planar: bool, distance: int = 1) -> np.ndarray:
+    """(D, 3) int64 (z, y, x) direction vectors: 4 in-slice or 13 volumetric, times ``distance``.
+
+    One vector of each pair ±m, the one that follows the centre voxel in C order.
+    """
+    return np.ascontiguousarray(-neighbour_offsets(1, planar, backward=True)[::-1] * distance)
+
+
+def validated(
+    levels: np.ndarray, mask: np.ndarray, n_levels: int, aggregation: str, family: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """C-contiguous int64 levels and bool mask, else a FeatureError naming the problem."""
+    if aggregation not in AGGREGATIONS:
+        msg = f"{family}: aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}"
+        raise FeatureError(msg)
+    return check_inputs(levels, mask, n_levels, aggregation.rsplit("_", 1)[0], family)
+
+
+def merged(stack: np.ndarray, aggregation: str) -> np.ndarray:
+    """The (K, ...) matrices whose features an aggregation averages, from an (S, D, ...) stack."""
+    axes = _MERGED_AXES[aggregation]
+    summed = stack.sum(axis=axes, keepdims=True) if axes else stack
+    return summed.reshape((-1, *stack.shape[2:]))

@@ -1,0 +1,259 @@
+"""Grey level co-occurrence features (IBSI 1 family LFYI).
+
+M_m is the N_g x N_g co-occurrence matrix of direction m: element (i, j) counts the voxel
+pairs (v, v + δm) of the intensity mask with grey levels i and j, plus the pairs along -m, so
+that M_m = M_m+ + M_m+^T is symmetric. p_ij = M_ij / Σ M is the joint probability,
+p_i. = Σ_j p_ij the marginal probability (equal to p_.j by symmetry), μ = Σ_i i p_i. and
+σ² = Σ_i (i - μ)² p_i.; p_{i-j,k} = Σ_ij p_ij [|i - j| = k] (k = 0..N_g-1) and
+p_{i+j,k} = Σ_ij p_ij [i + j = k] (k = 2..2N_g) are the diagonal and cross-diagonal
+probabilities. HXY = -Σ_ij p_ij log2 p_ij, HX = -Σ_i p_i. log2 p_i.,
+HXY1 = -Σ_ij p_ij log2(p_i. p_.j) and HXY2 = -Σ_ij p_i. p_.j log2(p_i. p_.j).
+
+Directions, distances and the six aggregation methods are described in
+:mod:`radiome.features._directions`. N_g is the number of grey levels of the discretisation.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from radiome.features._directions import direction_vectors, is_planar, merged, validated
+from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
+from radiome.features.roi import RoiData
+from radiome.spec import Spec
+
+__all__ = ["FAMILY", "FEATURES", "cooccurrence_counts", "glcm_features"]
+
+FEATURES = (
+    FeatureDef("cm_joint_max", "GYBY", "cm"),
+    FeatureDef("cm_joint_avg", "60VM", "cm"),
+    FeatureDef("cm_joint_var", "UR99", "cm"),
+    FeatureDef("cm_joint_entr", "TU9B", "cm"),
+    FeatureDef("cm_diff_avg", "TF7R", "cm"),
+    FeatureDef("cm_diff_var", "D3YU", "cm"),
+    FeatureDef("cm_diff_entr", "NTRS", "cm"),
+    FeatureDef("cm_sum_avg", "ZGXS", "cm"),
+    FeatureDef("cm_sum_var", "OEEB", "cm"),
+    FeatureDef("cm_sum_entr", "P6QZ", "cm"),
+    FeatureDef("cm_energy", "8ZQL", "cm"),
+    FeatureDef("cm_contrast", "ACUI", "cm"),
+    FeatureDef("cm_dissimilarity", "8S9J", "cm"),
+    FeatureDef("cm_inv_diff", "IB1Z", "cm"),
+    FeatureDef("cm_inv_diff_norm", "NDRX", "cm"),
+    FeatureDef("cm_inv_diff_mom", "WF0Z", "cm"),
+    FeatureDef("cm_inv_diff_mom_norm", "1QCO", "cm"),
+    FeatureDef("cm_inv_var", "E8JP", "cm"),
+    FeatureDef("cm_corr", "NI2N", "cm"),
+    FeatureDef("cm_auto_corr", "QWB0", "cm"),
+    FeatureDef("cm_clust_tend", "DG8W", "cm"),
+    FeatureDef("cm_clust_shade", "7NFM", "cm"),
+    FeatureDef("cm_clust_prom", "AE86", "cm"),
+    FeatureDef("cm_info_corr1", "R8DG", "cm"),
+    FeatureDef("cm_info_corr2", "JN9H", "cm"),
+)
+
+
+@numba.njit(cache=True, nogil=True)
+def _cooccurrence_kernel(levels, mask, offsets, slice_wise, out):
+    """Add the symmetric co-occurrence counts of every offset to ``out`` (S, D, N_g, N_g)."""
+    nz, ny, nx = levels.shape
+    for z in range(nz):
+        s = z if slice_wise else 0
+        for y in range(ny):
+            for x in range(nx):
+                if not mask[z, y, x]:
+                    continue
+                a = levels[z, y, x] - 1
+                for k in range(offsets.shape[0]):
+                    zz = z + offsets[k, 0]
+                    yy = y + offsets[k, 1]
+                    xx = x + offsets[k, 2]
+                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                        continue
+                    if not mask[zz, yy, xx]:
+                        continue
+                    b = levels[zz, yy, xx] - 1
+                    out[s, k, a, b] += 1
+                    out[s, k, b, a] += 1
+
+
+def cooccurrence_counts(
+    levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int, planar: bool
+) -> np.ndarray:
+    """Symmetric co-occurrence counts per slice and direction, in one pass over the voxels.
+
+    Parameters
+    ----------
+    levels : (Z, Y, X) int64 C-contiguous ndarray
+        Discretised grey levels, 1..``n_levels`` inside ``mask``.
+    mask : (Z, Y, X) bool C-contiguous ndarray
+        Intensity mask.
+    n_levels : int
+        Number of grey levels N_g.
+    distance : int
+        Chebyshev distance δ >= 1.
+    planar : bool
+        True: the 4 in-slice directions, one matrix per slice; False: the 13 volumetric
+        directions, all slices in one matrix.
+
+    Returns
+    -------
+    (S, D, N_g, N_g) int64 ndarray
+        M_m of each slice (S = Z if ``planar`` else 1) and direction (order of
+        :func:`radiome.features._directions.direction_vectors`).
+    """
+    offsets = direction_vectors(planar, distance)
+    n_slices = levels.shape[0] if planar else 1
+    out = np.zeros((n_slices, offsets.shape[0], n_levels, n_levels), dtype=np.int64)
+    _cooccurrence_kernel(levels, mask, offsets, planar, out)
+    return out
+
+
+def _plogp(x: np.ndarray) -> np.ndarray:
+    """x log2 x elementwise, 0 where x = 0."""
+    logs = np.log2(x, out=np.zeros_like(x), where=x > 0)
+    return x * logs
+
+
+def _index_sums(p: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Sums of p[:, i, j] over equal index[i, j] = 0..n-1 (every value present), shape (K, n)."""
+    flat = index.ravel()
+    order = np.argsort(flat, kind="stable")
+    starts = np.searchsorted(flat[order], np.arange(flat.max() + 1))
+    return np.add.reduceat(p.reshape(p.shape[0], -1)[:, order], starts, axis=1)
+
+
+def _feature_stack(p: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
+    """Every GLCM feature of each joint probability matrix p (K, N_g, N_g), as (K,) arrays."""
+    g = p.shape[-1]
+    i = np.arange(1, g + 1, dtype=np.float64)
+    ii, jj = i[:, None], i[None, :]
+    diff, total = np.abs(ii - jj), ii + jj
+    k_diff = np.arange(g, dtype=np.float64)
+    k_sum = np.arange(2, 2 * g + 1, dtype=np.float64)
+    p_i = p.sum(axis=2)
+    p_minus = _index_sums(p, diff.astype(np.int64))
+    p_plus = _index_sums(p, total.astype(np.int64) - 2)
+    mu = p_i @ i
+    var = ((i - mu[:, None]) ** 2 * p_i).sum(axis=1)
+    diff_avg = p_minus @ k_diff
+    sum_avg = p_plus @ k_sum
+    auto_corr = np.einsum("kij,ij->k", p, ii * jj)
+    centred = total - 2.0 * mu[:, None, None]
+    hxy = -_plogp(p).sum(axis=(1, 2))
+    hx = -_plogp(p_i).sum(axis=1)
+    outer = p_i[:, :, None] * p_i[:, None, :]
+    log_outer = np.log2(outer, out=np.zeros_like(outer), where=outer > 0)
+    hxy1 = -(p * log_outer).sum(axis=(1, 2))
+    hxy2 = -_plogp(outer).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "cm_joint_max": p.max(axis=(1, 2)),  # GYBY: max p_ij
+            "cm_joint_avg": mu,  # 60VM: Σ_ij i p_ij
+            "cm_joint_var": var,  # UR99: Σ_ij (i - μ)² p_ij
+            "cm_joint_entr": hxy,  # TU9B: -Σ_ij p_ij log2 p_ij
+            "cm_diff_avg": diff_avg,  # TF7R: Σ_k k p_{i-j,k}
+            # D3YU: Σ_k (k - diff_avg)² p_{i-j,k}
+            "cm_diff_var": ((k_diff - diff_avg[:, None]) ** 2 * p_minus).sum(axis=1),
+            "cm_diff_entr": -_plogp(p_minus).sum(axis=1),  # NTRS: -Σ_k p_{i-j,k} log2 p_{i-j,k}
+            "cm_sum_avg": sum_avg,  # ZGXS: Σ_k k p_{i+j,k}
+            # OEEB: Σ_k (k - sum_avg)² p_{i+j,k}
+            "cm_sum_var": ((k_sum - sum_avg[:, None]) ** 2 * p_plus).sum(axis=1),
+            "cm_sum_entr": -_plogp(p_plus).sum(axis=1),  # P6QZ: -Σ_k p_{i+j,k} log2 p_{i+j,k}
+            "cm_energy": (p * p).sum(axis=(1, 2)),  # 8ZQL: Σ_ij p_ij²
+            "cm_contrast": p_minus @ k_diff**2,  # ACUI: Σ_ij (i - j)² p_ij
+            "cm_dissimilarity": diff_avg,  # 8S9J: Σ_ij |i - j| p_ij
+            "cm_inv_diff": p_minus @ (1.0 / (1.0 + k_diff)),  # IB1Z: Σ_k p_{i-j,k} / (1 + k)
+            # NDRX: Σ_k p_{i-j,k} / (1 + k / N_g)
+            "cm_inv_diff_norm": p_minus @ (1.0 / (1.0 + k_diff / n_levels)),
+            "cm_inv_diff_mom": p_minus @ (1.0 / (1.0 + k_diff**2)),  # WF0Z: / (1 + k²)
+            # 1QCO: Σ_k p_{i-j,k} / (1 + (k / N_g)²)
+            "cm_inv_diff_mom_norm": p_minus @ (1.0 / (1.0 + (k_diff / n_levels) ** 2)),
+            "cm_inv_var": p_minus[:, 1:] @ (1.0 / k_diff[1:] ** 2),  # E8JP: Σ_k>0 p_{i-j,k} / k²
+            "cm_corr": (auto_corr - mu**2) / var,  # NI2N: (Σ_ij i j p_ij - μ²) / σ²
+            "cm_auto_corr": auto_corr,  # QWB0: Σ_ij i j p_ij
+            "cm_clust_tend": np.einsum("kij,kij->k", centred**2, p),  # DG8W: Σ (i+j-2μ)² p_ij
+            "cm_clust_shade": np.einsum("kij,kij->k", centred**3, p),  # 7NFM: Σ (i+j-2μ)³ p_ij
+            "cm_clust_prom": np.einsum("kij,kij->k", centred**4, p),  # AE86: Σ (i+j-2μ)⁴ p_ij
+            "cm_info_corr1": (hxy - hxy1) / hx,  # R8DG: (HXY - HXY1) / HX
+            # JN9H: sqrt(1 - exp(-2 (HXY2 - HXY)))
+            "cm_info_corr2": np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - hxy))),
+        }
+
+
+def glcm_features(
+    levels: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    *,
+    n_levels: int,
+    distance: int = 1,
+    aggregation: str = "3d_vmrg",
+) -> dict[str, float]:
+    """Grey level co-occurrence features of one ROI for one aggregation method.
+
+    Parameters
+    ----------
+    levels : (Z, Y, X) int ndarray
+        Discretised grey levels, 1..``n_levels`` inside ``mask``.
+    mask : (Z, Y, X) bool ndarray
+        Intensity mask.
+    spacing : (3,) float, mm, (z, y, x)
+        Voxel size; unused (directions are voxel offsets and IBSI recommends no distance
+        weighting) but part of the family signature.
+    n_levels : int
+        Number of grey levels N_g.
+    distance : int
+        Chebyshev distance δ >= 1; the direction vectors are multiplied by it.
+    aggregation : {"2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg", "3d_vmrg"}
+        Aggregation method (BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD).
+
+    Returns
+    -------
+    dict
+        ``{feature name: value}`` for every name in :data:`FEATURES`; all NaN when the mask
+        holds no pair of neighbouring voxels. Correlation is NaN for a matrix with σ = 0 and
+        information correlation 1 for one with HX = 0 (a single grey level), which IBSI
+        leaves undefined; an average over matrices is then NaN too.
+
+    Raises
+    ------
+    FeatureError
+        Unknown aggregation, arrays of different shapes, or levels outside 1..``n_levels``.
+
+    Notes
+    -----
+    Averages run over the non-empty matrices only, so slices or directions without any pair
+    of voxels contribute nothing. IBSI 1 writes information correlation 2 with base-2
+    entropies inside a natural exponential; so does this function.
+    """
+    levels, mask = validated(levels, mask, n_levels, aggregation, "GLCM")
+    counts = cooccurrence_counts(levels, mask, n_levels=n_levels, distance=distance,
+                                 planar=is_planar(aggregation))
+    matrices = merged(counts, aggregation)
+    totals = matrices.sum(axis=(1, 2))
+    keep = totals > 0
+    if not keep.any():
+        return {f.name: float("nan") for f in FEATURES}
+    p = matrices[keep] / totals[keep, None, None].astype(np.float64)
+    return {name: float(np.mean(values)) for name, values in _feature_stack(p, n_levels).items()}
+
+
+def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
+    values: FeatureValues = {}
+    for aggregation in spec.aggregations:
+        features = glcm_features(roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
+                                 distance=spec.features.glcm_distance, aggregation=aggregation)
+        values.update({(name, aggregation): value for name, value in features.items()})
+    return values
+
+
+FAMILY = FamilyDef(
+    name="cm",
+    ibsi="LFYI",
+    title="grey level co-occurrence matrix",
+    features=FEATURES,
+    compute=_compute,
+    texture=True,
+)

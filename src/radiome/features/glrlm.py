@@ -1,0 +1,199 @@
+"""Grey level run length features (IBSI 1 family TP0I).
+
+A run is a maximal sequence of consecutive voxels of the intensity mask with one grey level
+along direction m. r_ij is the number of runs of grey level i and length j (N_g x N_r), N_s =
+Σ r_ij the number of runs, N_v the number of voxels in the intensity mask (summed over the
+matrices when matrices are merged), p_ij = r_ij / N_s, r_i. and r_.j the marginal sums.
+Directions and the six aggregation methods are described in
+:mod:`radiome.features._directions`; runs always step to the adjacent voxel (distance 1).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from radiome.features._directions import direction_vectors, is_planar, merged, validated
+from radiome.features._zones import CountMatrix, count_features, mean_over_slices
+from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
+from radiome.features.roi import RoiData
+from radiome.spec import Spec
+
+__all__ = ["FAMILY", "FEATURES", "glrlm_features", "run_length_counts"]
+
+FEATURES = (
+    FeatureDef("rlm_sre", "22OV", "rlm"),
+    FeatureDef("rlm_lre", "W4KF", "rlm"),
+    FeatureDef("rlm_lgre", "V3SW", "rlm"),
+    FeatureDef("rlm_hgre", "G3QZ", "rlm"),
+    FeatureDef("rlm_srlge", "HTZT", "rlm"),
+    FeatureDef("rlm_srhge", "GD3A", "rlm"),
+    FeatureDef("rlm_lrlge", "IVPO", "rlm"),
+    FeatureDef("rlm_lrhge", "3KUM", "rlm"),
+    FeatureDef("rlm_glnu", "R5YN", "rlm"),
+    FeatureDef("rlm_glnu_norm", "OVBL", "rlm"),
+    FeatureDef("rlm_rlnu", "W92Y", "rlm"),
+    FeatureDef("rlm_rlnu_norm", "IC23", "rlm"),
+    FeatureDef("rlm_r_perc", "9ZK5", "rlm"),
+    FeatureDef("rlm_gl_var", "8CE5", "rlm"),
+    FeatureDef("rlm_rl_var", "SXLW", "rlm"),
+    FeatureDef("rlm_rl_entr", "HJ9O", "rlm"),
+)
+
+#: Each feature as a generic count-matrix feature (see ``_zones.count_features``).
+_GENERIC = {
+    "rlm_sre": "low_j",  # 22OV: 1/N_s Σ_j r_.j / j²
+    "rlm_lre": "high_j",  # W4KF: 1/N_s Σ_j j² r_.j
+    "rlm_lgre": "low_i",  # V3SW: 1/N_s Σ_i r_i. / i²
+    "rlm_hgre": "high_i",  # G3QZ: 1/N_s Σ_i i² r_i.
+    "rlm_srlge": "low_i_low_j",  # HTZT: 1/N_s Σ_ij r_ij / (i² j²)
+    "rlm_srhge": "high_i_low_j",  # GD3A: 1/N_s Σ_ij i² r_ij / j²
+    "rlm_lrlge": "low_i_high_j",  # IVPO: 1/N_s Σ_ij j² r_ij / i²
+    "rlm_lrhge": "high_i_high_j",  # 3KUM: 1/N_s Σ_ij i² j² r_ij
+    "rlm_glnu": "i_nu",  # R5YN: 1/N_s Σ_i r_i.²
+    "rlm_glnu_norm": "i_nu_norm",  # OVBL: 1/N_s² Σ_i r_i.²
+    "rlm_rlnu": "j_nu",  # W92Y: 1/N_s Σ_j r_.j²
+    "rlm_rlnu_norm": "j_nu_norm",  # IC23: 1/N_s² Σ_j r_.j²
+    "rlm_r_perc": "percentage",  # 9ZK5: N_s / N_v
+    "rlm_gl_var": "i_var",  # 8CE5: Σ_ij (i - μ)² p_ij, μ = Σ_ij i p_ij
+    "rlm_rl_var": "j_var",  # SXLW: Σ_ij (j - μ)² p_ij, μ = Σ_ij j p_ij
+    "rlm_rl_entr": "entropy",  # HJ9O: -Σ_ij p_ij log2 p_ij
+}
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_length_kernel(levels, mask, offsets, slice_wise, out):
+    """Add the runs along every offset to ``out`` (S, D, N_g, N_r): a run counts at its start."""
+    nz, ny, nx = levels.shape
+    for z in range(nz):
+        s = z if slice_wise else 0
+        for y in range(ny):
+            for x in range(nx):
+                if not mask[z, y, x]:
+                    continue
+                g = levels[z, y, x]
+                for k in range(offsets.shape[0]):
+                    dz, dy, dx = offsets[k, 0], offsets[k, 1], offsets[k, 2]
+                    zz, yy, xx = z - dz, y - dy, x - dx
+                    if (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
+                            and levels[zz, yy, xx] == g):
+                        continue
+                    length = 1
+                    zz, yy, xx = z + dz, y + dy, x + dx
+                    while (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
+                           and levels[zz, yy, xx] == g):
+                        length += 1
+                        zz += dz
+                        yy += dy
+                        xx += dx
+                    out[s, k, g - 1, length - 1] += 1
+
+
+def run_length_counts(
+    levels: np.ndarray, mask: np.ndarray, *, n_levels: int, planar: bool
+) -> np.ndarray:
+    """Run-length counts per slice and direction, in one pass over the voxels.
+
+    Parameters
+    ----------
+    levels : (Z, Y, X) int64 C-contiguous ndarray
+        Discretised grey levels, 1..``n_levels`` inside ``mask``.
+    mask : (Z, Y, X) bool C-contiguous ndarray
+        Intensity mask.
+    n_levels : int
+        Number of grey levels N_g.
+    planar : bool
+        True: the 4 in-slice directions, one matrix per slice; False: the 13 volumetric
+        directions, all slices in one matrix.
+
+    Returns
+    -------
+    (S, D, N_g, N_r) int64 ndarray
+        r_ij of each slice (S = Z if ``planar`` else 1) and direction (order of
+        :func:`radiome.features._directions.direction_vectors`); column j - 1 holds runs of
+        length j, N_r = max(Z, Y, X).
+    """
+    offsets = direction_vectors(planar)
+    n_slices = levels.shape[0] if planar else 1
+    out = np.zeros((n_slices, offsets.shape[0], n_levels, max(levels.shape)), dtype=np.int64)
+    _run_length_kernel(levels, mask, offsets, planar, out)
+    return out
+
+
+def glrlm_features(
+    levels: np.ndarray,
+    mask: np.ndarray,
+    spacing: tuple[float, float, float],
+    *,
+    n_levels: int,
+    aggregation: str = "3d_vmrg",
+) -> dict[str, float]:
+    """Grey level run length features of one ROI for one aggregation method.
+
+    Parameters
+    ----------
+    levels : (Z, Y, X) int ndarray
+        Discretised grey levels, 1..``n_levels`` inside ``mask``.
+    mask : (Z, Y, X) bool ndarray
+        Intensity mask.
+    spacing : (3,) float, mm, (z, y, x)
+        Voxel size; unused (runs step on the voxel grid, and IBSI recommends no distance
+        weighting) but part of the family signature.
+    n_levels : int
+        Number of grey levels N_g.
+    aggregation : {"2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg", "3d_vmrg"}
+        Aggregation method (BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD).
+
+    Returns
+    -------
+    dict
+        ``{feature name: value}`` for every name in :data:`FEATURES`; all NaN for an empty
+        mask.
+
+    Raises
+    ------
+    FeatureError
+        Unknown aggregation, arrays of different shapes, or levels outside 1..``n_levels``.
+
+    Notes
+    -----
+    N_v of a matrix is the number of mask voxels it was counted on: the voxels of its slice
+    (2D), of the whole mask (one direction of 2.5D or 3D), summed when matrices merge. Averages
+    run over the non-empty matrices, so slices without voxels contribute nothing.
+    """
+    levels, mask = validated(levels, mask, n_levels, aggregation, "GLRLM")
+    planar = is_planar(aggregation)
+    counts = run_length_counts(levels, mask, n_levels=n_levels, planar=planar)
+    per_slice = np.count_nonzero(mask, axis=(1, 2)) if planar else np.array([mask.sum()])
+    n_voxels = np.broadcast_to(per_slice[:, None], counts.shape[:2])
+    matrices = merged(counts, aggregation)
+    voxels = merged(n_voxels, aggregation)
+    per_matrix = []
+    for matrix, n_v in zip(matrices, voxels, strict=True):
+        level, length = np.nonzero(matrix)
+        if level.size:
+            cells = CountMatrix(level + 1, length + 1, matrix[level, length].astype(np.float64))
+            generic = count_features(cells, int(n_v))
+            per_matrix.append({name: generic[key] for name, key in _GENERIC.items()})
+    if not per_matrix:
+        return {f.name: float("nan") for f in FEATURES}
+    return mean_over_slices(per_matrix)
+
+
+def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
+    values: FeatureValues = {}
+    for aggregation in spec.aggregations:
+        features = glrlm_features(roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
+                                  aggregation=aggregation)
+        values.update({(name, aggregation): value for name, value in features.items()})
+    return values
+
+
+FAMILY = FamilyDef(
+    name="rlm",
+    ibsi="TP0I",
+    title="grey level run length matrix",
+    features=FEATURES,
+    compute=_compute,
+    texture=True,
+)
