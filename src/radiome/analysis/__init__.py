@@ -1,0 +1,91 @@
+"""Analysis layer: from a feature table and clinical data to validated biomarkers.
+
+Harmonisation (:class:`ComBat`), reliability-based selection, the leak-free
+:class:`BiomarkerPipeline` and its :func:`nested_cv`, and the statistics of the three biomarker
+questions: diagnostic (AUC with DeLong CI, paired DeLong test, threshold metrics), prognostic
+(C-indices, time-dependent AUC, integrated Brier score, risk groups), additive (likelihood-ratio
+test, NRI, IDI) and predictive (treatment x biomarker interaction). Functions take DataFrames and
+arrays; nothing here reads images.
+
+Names are imported on first use, so ``import radiome.analysis`` does not load scikit-learn,
+scikit-survival, lifelines, statsmodels or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = [
+    "BiomarkerPipeline",
+    "CVResult",
+    "Cohort",
+    "ComBat",
+    "ReliabilityFilter",
+    "SavedModel",
+    "auc_delong",
+    "calibration_plot",
+    "classification_metrics",
+    "concordance",
+    "default_pipeline",
+    "default_times",
+    "delong_test",
+    "evaluate",
+    "fit_model",
+    "forest_plot",
+    "harrell_c",
+    "idi",
+    "integrated_brier",
+    "kaplan_meier",
+    "km_plot",
+    "likelihood_ratio_test",
+    "load_cohort",
+    "load_model",
+    "logrank",
+    "nested_cv",
+    "nri",
+    "predict",
+    "predictive_value",
+    "read_features",
+    "read_icc",
+    "roc_plot",
+    "save_model",
+    "stable_features",
+    "survival_array",
+    "time_dependent_auc",
+    "treatment_effect",
+    "uno_c",
+    "youden_threshold",
+]
+
+_MODULES = {
+    "harmonize": ("ComBat",),
+    "selection": ("ReliabilityFilter", "stable_features"),
+    "pipeline": ("BiomarkerPipeline", "default_pipeline"),
+    "validation": ("CVResult", "default_times", "nested_cv"),
+    "diagnostic": ("auc_delong", "classification_metrics", "delong_test", "youden_threshold"),
+    "survival": (
+        "concordance", "harrell_c", "integrated_brier", "kaplan_meier", "logrank",
+        "time_dependent_auc", "uno_c",
+    ),
+    "reclassification": ("idi", "likelihood_ratio_test", "nri"),
+    "predictive": ("predictive_value", "treatment_effect"),
+    "plots": ("calibration_plot", "forest_plot", "km_plot", "roc_plot"),
+    "tables": ("Cohort", "load_cohort", "read_features", "read_icc"),
+    "workflow": ("SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"),
+    "_outcome": ("survival_array",),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str):
+    """Import a public name from its module on first access."""
+    if name not in _WHERE:
+        msg = f"module 'radiome.analysis' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f"radiome.analysis.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

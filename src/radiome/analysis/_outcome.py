@@ -1,0 +1,68 @@
+"""Outcome conventions shared by the analysis modules: binary labels and survival arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+
+from radiome.errors import AnalysisError
+
+__all__ = ["binary_labels", "is_survival", "split_survival", "survival_array"]
+
+
+def survival_array(event, time) -> np.ndarray:
+    """Structured survival outcome ``[("event", bool), ("time", float)]`` (scikit-survival's)."""
+    event = np.asarray(event)
+    time = np.asarray(time, dtype=np.float64)
+    if event.shape != time.shape or event.ndim != 1:
+        msg = f"survival outcome: event and time must be 1-D of equal length, got {event.shape} and {time.shape}"
+        raise AnalysisError(msg)
+    if np.isnan(time).any() or (time < 0).any():
+        msg = "survival outcome: time has missing or negative values"
+        raise AnalysisError(msg)
+    values = set(np.unique(event).tolist())
+    if not values <= {0, 1, True, False}:
+        msg = f"survival outcome: event must be 0/1 or True/False, got values {sorted(values, key=str)[:5]}"
+        raise AnalysisError(msg)
+    out = np.empty(event.shape[0], dtype=[("event", bool), ("time", np.float64)])
+    out["event"] = event.astype(bool)
+    out["time"] = time
+    return out
+
+
+def is_survival(y) -> bool:
+    """True when ``y`` is a structured (event, time) array."""
+    return isinstance(y, np.ndarray) and y.dtype.names is not None
+
+
+def split_survival(y) -> tuple[np.ndarray, np.ndarray]:
+    """(event bool, time float) of a structured survival array (first bool field is the event)."""
+    names = y.dtype.names or ()
+    if len(names) != 2:
+        msg = f"survival outcome must have 2 fields (event, time), got {names}"
+        raise AnalysisError(msg)
+    first_is_event = y.dtype[names[0]] == np.bool_
+    event_name, time_name = names if first_is_event else names[::-1]
+    return np.asarray(y[event_name], dtype=bool), np.asarray(y[time_name], dtype=np.float64)
+
+
+def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, 0/1 int labels) of a binary outcome; the positive class is ``classes[1]``."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1:
+        msg = f"binary outcome must be 1-D, got shape {y.shape}"
+        raise AnalysisError(msg)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        msg = "binary outcome has missing values"
+        raise AnalysisError(msg)
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if classes.size == 1:
+        msg = f"binary outcome has only 1 class ({classes[0]!r}); needs 2 classes"
+        raise AnalysisError(msg)
+    if classes.size > 2:
+        msg = f"Only binary classification is supported; the outcome has {classes.size} classes"
+        raise AnalysisError(msg)
+    return classes, (y == classes[1]).astype(int)

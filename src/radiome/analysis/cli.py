@@ -1,0 +1,181 @@
+"""``radiome model``: evaluate, fit and apply the default leak-free pipeline on a feature table.
+
+Mounted by ``radiome.cli`` as ``radiome model``. Each command is one call of a function of
+:mod:`radiome.analysis.workflow`; bad input raises a :class:`~radiome.errors.RadiomeError`, which
+the main CLI prints as one line. Heavy imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Validate and apply radiomic models (nested CV, no leakage).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FeaturesArg = Annotated[
+    Path, typer.Argument(help="Wide CSV (one row per case) or long radiome feature table.")
+]
+IdOpt = Annotated[str, typer.Option("--id", help="ID column (also of the clinical CSV).")]
+OutcomeOpt = Annotated[
+    str | None, typer.Option("--outcome", help="Binary outcome column (0/1 or True/False).")
+]
+TimeOpt = Annotated[str | None, typer.Option("--time", help="Survival: follow-up time column.")]
+EventOpt = Annotated[
+    str | None, typer.Option("--event", help="Survival: event column (1 = event).")
+]
+SiteOpt = Annotated[
+    str | None, typer.Option("--site", help="Site/scanner column: ComBat inside the pipeline.")
+]
+GroupOpt = Annotated[
+    str | None, typer.Option("--group", help="Patient column when rows are lesions (grouped CV).")
+]
+ClinicalOpt = Annotated[
+    Path | None, typer.Option("--clinical", help="Clinical CSV joined on the ID column.")
+]
+IccOpt = Annotated[
+    Path | None,
+    typer.Option("--icc", help="ICC table (feature, icc, ci_low, ci_high): keep stable features."),
+]
+MinIccOpt = Annotated[
+    float, typer.Option("--min-icc", help="Stable if the ICC's lower 95% bound reaches this.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every split and bootstrap.")]
+
+
+def _cohort(features, id_col, outcome, time, event, site, group, clinical):
+    from radiome.analysis.tables import load_cohort
+
+    return load_cohort(
+        features, id_col=id_col, outcome=outcome, time=time, event=event, site=site,
+        group=group, clinical=clinical,
+    )
+
+
+def _icc(path: Path | None):
+    if path is None:
+        return None
+    from radiome.analysis.tables import read_icc
+
+    return read_icc(path)
+
+
+@app.command()
+def evaluate(
+    features: FeaturesArg,
+    id_col: IdOpt,
+    outcome: OutcomeOpt = None,
+    time: TimeOpt = None,
+    event: EventOpt = None,
+    site: SiteOpt = None,
+    group: GroupOpt = None,
+    clinical: ClinicalOpt = None,
+    icc: IccOpt = None,
+    min_icc: MinIccOpt = 0.75,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Outer repeats.")] = 5,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 1000,
+    seed: SeedOpt = 0,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel outer folds.")] = 1,
+    plots: Annotated[
+        Path | None, typer.Option("--plots", help="Folder for ROC/calibration or KM PNGs.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Write the metrics as JSON.")] = False,
+) -> None:
+    """Nested, repeated, stratified CV of the default pipeline: AUC or C-index with 95% CIs."""
+    from radiome.analysis.workflow import evaluate as run
+
+    cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical)
+    summary, _ = run(
+        cohort, reliability=_icc(icc), min_icc=min_icc, n_splits=folds, n_repeats=repeats,
+        n_boot=n_boot, random_state=seed, n_jobs=jobs, plots=plots,
+    )
+    if as_json:
+        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
+        json.dump(clean, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    headline = "auc" if cohort.task == "binary" else "c_index"
+    typer.echo(
+        f"{headline} {summary[headline]:.3f} (95% CI {summary[headline + '_ci_low']:.3f}-"
+        f"{summary[headline + '_ci_high']:.3f}), n = {summary['n']}, "
+        f"{repeats} x {folds}-fold nested CV"
+    )
+    for key, value in summary.items():
+        if key not in (headline, f"{headline}_ci_low", f"{headline}_ci_high"):
+            typer.echo(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
+
+
+@app.command()
+def fit(
+    features: FeaturesArg,
+    id_col: IdOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (.joblib).")],
+    outcome: OutcomeOpt = None,
+    time: TimeOpt = None,
+    event: EventOpt = None,
+    site: SiteOpt = None,
+    group: GroupOpt = None,
+    clinical: ClinicalOpt = None,
+    icc: IccOpt = None,
+    min_icc: MinIccOpt = 0.75,
+    seed: SeedOpt = 0,
+) -> None:
+    """Tune (inner CV) and fit the default pipeline on all cases; save it with its spec hash."""
+    from radiome.analysis.workflow import fit_model, save_model
+
+    cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical)
+    pipeline = fit_model(cohort, reliability=_icc(icc), min_icc=min_icc, random_state=seed)
+    save_model(pipeline, out, spec_hash=cohort.spec_hash)
+    typer.echo(
+        f"{cohort.task} model on {len(cohort.X)} cases and {cohort.X.shape[1]} features "
+        f"(chosen {pipeline.best_params_}) written to {out}",
+        err=True,
+    )
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model file written by `radiome model fit`.")],
+    features: FeaturesArg,
+    id_col: IdOpt,
+    site: SiteOpt = None,
+    clinical: ClinicalOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output CSV (default: stdout).")
+    ] = None,
+) -> None:
+    """Apply a saved model: risk and predicted class/group per case (spec hash checked)."""
+    from radiome.analysis.tables import read_features
+    from radiome.analysis.workflow import load_model
+    from radiome.analysis.workflow import predict as run
+
+    saved = load_model(model)
+    table, spec_hash = read_features(features, id_col=id_col)
+    if clinical is not None:
+        table = table.join(read_features(clinical, id_col=id_col)[0], how="inner", rsuffix="_clinical")
+    batch = None
+    if site is not None:
+        if site not in table.columns:
+            from radiome.errors import AnalysisError
+
+            msg = f"{features}: site column {site!r} not found"
+            raise AnalysisError(msg)
+        batch = table[site].astype(str).to_numpy()
+    predictions = run(saved, table, spec_hash=spec_hash, batch=batch)
+    if out is None:
+        predictions.to_csv(sys.stdout, index_label=id_col)
+    else:
+        predictions.to_csv(out, index_label=id_col)
+        typer.echo(f"{len(predictions)} predictions written to {out}", err=True)

@@ -1,0 +1,417 @@
+"""The biomarker pipeline: harmonise -> scale -> select -> model, tuned by an inner cross-validation.
+
+:class:`BiomarkerPipeline` is the unit that is fitted on training data only: every step
+(ComBat, scaler, reliability filter, outcome-driven selection, model), the hyper-parameters chosen
+by its inner cross-validation, the classification threshold (binary) and the risk-group cut-off
+(survival) are all learned inside ``fit``. :func:`~radiome.analysis.nested_cv` then clones and
+fits it once per outer training fold, so no test sample ever reaches a fitted step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import ParameterGrid, StratifiedGroupKFold, StratifiedKFold
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from radiome.analysis._outcome import binary_labels, is_survival, split_survival
+from radiome.analysis.diagnostic import fast_auc, youden_threshold
+from radiome.errors import AnalysisError
+
+__all__ = ["BiomarkerPipeline", "default_pipeline", "outer_splits"]
+
+_TUNABLE = ("selector__", "model__")
+
+
+class BiomarkerPipeline(BaseEstimator):
+    """Harmoniser, scaler, reliability filter, selector and model, tuned by inner CV.
+
+    Parameters
+    ----------
+    harmonizer : ComBat or None
+        Fitted with ``batch`` (and ``covariates``) on the training data; None to skip.
+    scaler : transformer or None
+        E.g. ``StandardScaler()``; None to skip.
+    reliability : ReliabilityFilter or None
+        Keeps the features a separate reliability study found stable; None to skip.
+    selector : transformer or None
+        Outcome-driven selection, e.g. ``SelectKBest(f_classif)`` or ``SelectFromModel``.
+    model : estimator or None
+        A binary classifier with ``predict_proba`` or a scikit-survival model with ``predict``
+        (risk score); None means ``LogisticRegression()``.
+    param_grid : dict or list of dict, optional
+        Grid over ``selector__*`` and ``model__*`` parameters, chosen by the inner CV.
+    inner_splits : int, default 5
+        Folds of the inner (stratified, grouped when ``groups`` is given) cross-validation that
+        chooses the grid point and the threshold.
+    random_state : int, default 0
+        Seed of the inner splits.
+
+    Attributes
+    ----------
+    task_ : {"binary", "survival"}
+        Set by the outcome given to ``fit``.
+    best_params_ : dict
+        Chosen grid point.
+    cv_results_ : DataFrame
+        Inner-CV score (pooled out-of-fold AUC, or Harrell's C for survival) of every grid point.
+    threshold_ : float
+        Binary: Youden threshold on the inner out-of-fold probabilities of the chosen point.
+    risk_cutoff_ : float
+        Survival: median predicted risk of the training data (high risk if above).
+    classes_ : (2,) ndarray
+        Binary: the labels; the positive class is ``classes_[1]``.
+    features_used_ : ndarray of str
+        Names of the features left after the reliability filter.
+
+    Notes
+    -----
+    The steps without hyper-parameters (harmoniser, scaler, reliability filter) are fitted once
+    per inner training fold and shared by all grid points, which is the same as refitting them
+    per grid point; this is why only ``selector__`` and ``model__`` parameters can be tuned.
+    A selector ``k`` above the number of available features is lowered to that number.
+    """
+
+    def __init__(
+        self,
+        *,
+        harmonizer=None,
+        scaler=None,
+        reliability=None,
+        selector=None,
+        model=None,
+        param_grid=None,
+        inner_splits: int = 5,
+        random_state: int = 0,
+    ):
+        self.harmonizer = harmonizer
+        self.scaler = scaler
+        self.reliability = reliability
+        self.selector = selector
+        self.model = model
+        self.param_grid = param_grid
+        self.inner_splits = inner_splits
+        self.random_state = random_state
+
+    def fit(self, X, y, *, batch=None, covariates=None, groups=None):
+        """Tune on inner CV, then fit every step on all of ``X``; returns ``self``.
+
+        Parameters
+        ----------
+        X : (n_samples, n_features) array-like or DataFrame
+        y : (n_samples,) binary labels, or structured (event, time) survival array
+        batch : (n_samples,) array-like, optional
+            Site/scanner labels; required when ``harmonizer`` is set.
+        covariates : DataFrame, optional
+            Covariates preserved by the harmoniser.
+        groups : (n_samples,) array-like, optional
+            Patient of each row (rows = lesions): inner folds keep a patient's rows together.
+        """
+        X = validate_data(self, X, dtype=np.float64)
+        self.task_ = "survival" if is_survival(y) else "binary"
+        if self.task_ == "survival":
+            event, time = split_survival(y)
+            strata = event.astype(int)
+        else:
+            self.classes_, strata = binary_labels(y)
+        if len(strata) != X.shape[0]:
+            msg = f"y has {len(strata)} values, X has {X.shape[0]} rows"
+            raise AnalysisError(msg)
+        names = np.asarray(_check_feature_names_in(self, None), dtype=object)
+        target = y if self.task_ == "survival" else strata
+        grid = self._grid()
+        oof = None
+        if self.inner_splits and (len(grid) > 1 or self.task_ == "binary"):
+            scores, oof = self._inner_cv(X, names, target, strata, grid, batch, covariates, groups)
+        else:
+            scores = np.full(len(grid), np.nan)
+        best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
+        self.cv_results_ = pd.DataFrame({"params": grid, "score": scores})
+        self.best_params_ = grid[best]
+        self.front_, xt, self.features_used_ = _fit_front(
+            self._front(), X, names, target, batch, covariates
+        )
+        self.selector_, self.model_ = _fit_tail(self.selector, self._model(), grid[best], xt, target)
+        if self.task_ == "survival":
+            self.risk_cutoff_ = float(np.median(self.model_.predict(self._tail_input(xt))))
+        else:
+            train_scores = oof[best] if oof is not None else self._risk(xt)
+            self.threshold_ = youden_threshold(strata, train_scores)
+        return self
+
+    def risk_score(self, X, *, batch=None, covariates=None) -> np.ndarray:
+        """Binary: probability of ``classes_[1]``; survival: the model's risk score."""
+        return self._risk(self._front_transform(X, batch, covariates))
+
+    def predict_proba(self, X, *, batch=None, covariates=None) -> np.ndarray:
+        """(n_samples, 2) class probabilities (binary models only)."""
+        check_is_fitted(self)
+        if self.task_ == "survival":
+            msg = "predict_proba: this pipeline was fitted to a survival outcome; use risk_score"
+            raise AnalysisError(msg)
+        p = self.risk_score(X, batch=batch, covariates=covariates)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X, *, batch=None, covariates=None) -> np.ndarray:
+        """Binary: labels by the training threshold; survival: risk scores (scikit-survival)."""
+        score = self.risk_score(X, batch=batch, covariates=covariates)
+        if self.task_ == "survival":
+            return score
+        return self.classes_[(score >= self.threshold_).astype(int)]
+
+    def predict_survival(self, X, times, *, batch=None, covariates=None) -> np.ndarray:
+        """(n_samples, n_times) survival probabilities at ``times`` (survival models only).
+
+        Beyond the last training event time the Breslow estimate is flat, so later times take
+        its last value.
+        """
+        check_is_fitted(self)
+        xt = self._tail_input(self._front_transform(X, batch, covariates))
+        functions = self.model_.predict_survival_function(xt)
+        times = np.asarray(times, dtype=np.float64)
+        return np.vstack([fn(np.clip(times, fn.domain[0], fn.domain[1])) for fn in functions])
+
+    def score(self, X, y, *, batch=None, covariates=None) -> float:
+        """AUC (binary) or Harrell's C-index (survival) of ``X`` against ``y``."""
+        from radiome.analysis.survival import harrell_c
+
+        risk = self.risk_score(X, batch=batch, covariates=covariates)
+        if self.task_ == "survival":
+            return harrell_c(y, risk)
+        _, y01 = binary_labels(y)
+        return fast_auc(y01, risk)
+
+    def _front(self) -> list[tuple[str, object]]:
+        """The parameter-free steps in order, skipping None."""
+        steps = (("harmonizer", self.harmonizer), ("scaler", self.scaler))
+        steps += (("reliability", self.reliability),)
+        return [(name, step) for name, step in steps if step is not None]
+
+    def _model(self):
+        """The model, LogisticRegression when None."""
+        if self.model is not None:
+            return self.model
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression()
+
+    def _grid(self) -> list[dict]:
+        """Grid points, checked to address only selector and model parameters."""
+        grid = list(ParameterGrid(self.param_grid or {}))
+        bad = sorted({k for point in grid for k in point if not k.startswith(_TUNABLE)})
+        if bad:
+            msg = f"param_grid: only selector__* and model__* can be tuned, got {bad}"
+            raise AnalysisError(msg)
+        return grid
+
+    def _inner_cv(self, X, names, target, strata, grid, batch, covariates, groups):
+        """(score per grid point, (n_points, n) out-of-fold risks) of the inner CV."""
+        from radiome.analysis.survival import harrell_c
+
+        splitter = _splitter(self.inner_splits, strata, groups, self.random_state)
+        oof = np.full((len(grid), X.shape[0]), np.nan)
+        for train, test in splitter.split(X, strata, groups):
+            front, xt, kept = _fit_front(
+                self._front(), X[train], names, _take(target, train),
+                _take(batch, train), _take(covariates, train),
+            )
+            xv, _ = _apply_front(front, X[test], kept, _take(batch, test), _take(covariates, test))
+            for g, point in enumerate(_feasible(grid, xt.shape[1])):
+                selector, model = _fit_tail(self.selector, self._model(), point, xt, _take(target, train))
+                oof[g, test] = _risk(selector, model, xv, self.task_ == "survival")
+        if self.task_ == "survival":
+            scores = np.array([harrell_c(target, r) for r in oof])
+        else:
+            scores = np.atleast_1d(fast_auc(strata, oof))
+        return scores, oof
+
+    def _front_transform(self, X, batch, covariates) -> np.ndarray:
+        """Validated ``X`` through the fitted parameter-free steps."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        names = np.asarray(_check_feature_names_in(self, None), dtype=object)
+        return _apply_front(self.front_, X, names, batch, covariates)[0]
+
+    def _tail_input(self, xt: np.ndarray):
+        """Features the model sees: after the fitted selector, if any."""
+        return xt if self.selector_ is None else self.selector_.transform(xt)
+
+    def _risk(self, xt: np.ndarray) -> np.ndarray:
+        """Risk score of front-transformed data under the fitted selector and model."""
+        return _risk(self.selector_, self.model_, xt, self.task_ == "survival")
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import get_tags
+
+        tags = super().__sklearn_tags__()
+        model_tags = get_tags(self._model())
+        tags.estimator_type = model_tags.estimator_type
+        tags.classifier_tags = model_tags.classifier_tags
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_class = False
+        tags.target_tags.required = True
+        return tags
+
+
+def _take(values, idx):
+    """Rows ``idx`` of an array, Series or DataFrame (None stays None)."""
+    if values is None:
+        return None
+    if isinstance(values, pd.DataFrame | pd.Series):
+        return values.iloc[idx]
+    return np.asarray(values)[idx]
+
+
+def _splitter(n_splits: int, strata: np.ndarray, groups, seed: int):
+    """Stratified (grouped when ``groups``) K-fold, with K lowered to the smallest class size."""
+    smallest = int(np.bincount(strata).min())
+    if smallest < 2:
+        msg = f"cross-validation needs at least 2 samples of each class (or events), got {smallest}"
+        raise AnalysisError(msg)
+    k = min(n_splits, smallest)
+    if groups is not None:
+        return StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+
+
+def outer_splits(strata, groups, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of one stratified (grouped) K-fold partition."""
+    strata = np.asarray(strata)
+    splitter = _splitter(n_splits, strata, groups, seed)
+    return list(splitter.split(np.zeros((strata.size, 1)), strata, groups))
+
+
+def _fit_front(steps, X: np.ndarray, names: np.ndarray, target, batch, covariates):
+    """(fitted steps, transformed X, kept names) of the parameter-free steps on training rows."""
+    fitted = []
+    for name, step in steps:
+        step = clone(step)
+        if name == "harmonizer":
+            _require_batch(batch)
+            step.fit(X, batch=batch, covariates=covariates)
+        elif name == "reliability":
+            step.fit(pd.DataFrame(X, columns=names))
+        else:
+            step.fit(X)
+        fitted.append((name, step))
+        X, names = _apply_front([(name, step)], X, names, batch, covariates)
+    return fitted, X, names
+
+
+def _apply_front(steps, X: np.ndarray, names: np.ndarray, batch, covariates):
+    """(X, names) through fitted parameter-free steps (arrays: no per-column pandas checks)."""
+    for name, step in steps:
+        if name == "harmonizer":
+            _require_batch(batch)
+            X = step.transform(X, batch=batch, covariates=covariates)
+        elif name == "reliability":
+            keep = step.get_support()
+            X, names = X[:, keep], names[keep]
+        else:
+            X = step.transform(X)
+    return np.asarray(X, dtype=np.float64), names
+
+
+def _require_batch(batch) -> None:
+    """Raise when a harmonizer has no batch labels."""
+    if batch is None:
+        msg = "the pipeline has a harmonizer: pass batch= (site of each row)"
+        raise AnalysisError(msg)
+
+
+def _feasible(grid: list[dict], n_features: int) -> list[dict]:
+    """Grid points with ``selector__k`` lowered to ``n_features`` where needed."""
+    return [
+        {**p, "selector__k": n_features}
+        if isinstance(p.get("selector__k"), int) and p["selector__k"] > n_features
+        else p
+        for p in grid
+    ]
+
+
+def _fit_tail(selector, model, point: dict, xt: np.ndarray, target):
+    """(fitted selector or None, fitted model) at one grid point."""
+    point = _feasible([point], xt.shape[1])[0]
+    sel = None
+    if selector is not None:
+        sel = clone(selector).set_params(
+            **{k.removeprefix("selector__"): v for k, v in point.items() if k.startswith("selector__")}
+        )
+        xt = sel.fit(xt, target).transform(xt)
+    mdl = clone(model).set_params(
+        **{k.removeprefix("model__"): v for k, v in point.items() if k.startswith("model__")}
+    )
+    return sel, mdl.fit(xt, target)
+
+
+def _risk(selector, model, xt, survival: bool) -> np.ndarray:
+    """Probability of the positive class (binary) or risk score (survival)."""
+    if selector is not None:
+        xt = selector.transform(xt)
+    return model.predict(xt) if survival else model.predict_proba(xt)[:, 1]
+
+
+def default_pipeline(
+    task: str,
+    *,
+    harmonize: bool = False,
+    reliability=None,
+    min_icc: float = 0.75,
+    inner_splits: int = 5,
+    random_state: int = 0,
+) -> BiomarkerPipeline:
+    """radiome's default leak-free pipeline for a binary or survival outcome.
+
+    Parameters
+    ----------
+    task : {"binary", "survival"}
+    harmonize : bool, default False
+        Add ComBat (parametric); then ``fit`` needs ``batch``.
+    reliability : list of str or ICC DataFrame, optional
+        Stable features (see :class:`ReliabilityFilter`); None keeps all.
+    min_icc : float, default 0.75
+    inner_splits : int, default 5
+    random_state : int, default 0
+
+    Returns
+    -------
+    BiomarkerPipeline
+        Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> L2 logistic
+        regression, with k in {4, 8, 16, 32, 64} and C in {0.01, 0.1, 1} chosen by inner AUC.
+        Survival: ComBat? -> StandardScaler -> reliability? -> elastic-net Cox
+        (``CoxnetSurvivalAnalysis``, l1_ratio 0.5) with alpha in {0.3, 0.1, 0.03, 0.01}
+        chosen by inner Harrell's C.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from radiome.analysis.harmonize import ComBat
+    from radiome.analysis.selection import ReliabilityFilter
+
+    common = {
+        "harmonizer": ComBat() if harmonize else None,
+        "scaler": StandardScaler(),
+        "reliability": None if reliability is None else ReliabilityFilter(stable=reliability, min_icc=min_icc),
+        "inner_splits": inner_splits,
+        "random_state": random_state,
+    }
+    if task == "binary":
+        from sklearn.feature_selection import SelectKBest, f_classif
+        from sklearn.linear_model import LogisticRegression
+
+        return BiomarkerPipeline(
+            **common,
+            selector=SelectKBest(f_classif),
+            model=LogisticRegression(max_iter=1000),
+            param_grid={"selector__k": [4, 8, 16, 32, 64], "model__C": [0.01, 0.1, 1.0]},
+        )
+    if task == "survival":
+        from sksurv.linear_model import CoxnetSurvivalAnalysis
+
+        return BiomarkerPipeline(
+            **common,
+            model=CoxnetSurvivalAnalysis(l1_ratio=0.5, fit_baseline_model=True),
+            param_grid={"model__alphas": [[0.3], [0.1], [0.03], [0.01]]},
+        )
+    msg = f"default_pipeline: task must be 'binary' or 'survival', got {task!r}"
+    raise AnalysisError(msg)

@@ -1,0 +1,127 @@
+"""Feature selection by reliability: keep only features that a reliability study found stable.
+
+The reliability table comes from a separate test-retest, multi-segmentation or perturbation study
+(issue 7's ICC table: columns ``feature``, ``icc``, ``ci_low``, ``ci_high``). It never sees the
+outcome, so keeping its stable features is not fitted to the training folds: ``fit`` only records
+which of the table's features are columns of ``X``. Outcome-driven selection (univariate or L1)
+is done by scikit-learn's ``SelectKBest`` / ``SelectFromModel`` inside the validated pipeline.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.feature_selection import SelectorMixin
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from radiome.errors import AnalysisError, AnalysisWarning
+
+__all__ = ["ReliabilityFilter", "stable_features"]
+
+_ICC_COLUMNS = ("feature", "icc", "ci_low", "ci_high")
+
+
+def stable_features(
+    icc_table: pd.DataFrame, *, min_icc: float = 0.75, ci: Literal["lower", "point"] = "lower"
+) -> list[str]:
+    """Names of the features whose reliability reaches ``min_icc``.
+
+    Parameters
+    ----------
+    icc_table : DataFrame
+        One row per feature with columns ``feature`` (wide column name), ``icc``, ``ci_low``,
+        ``ci_high``.
+    min_icc : float, default 0.75
+        Threshold ("good" reliability in Koo & Li 2016).
+    ci : {"lower", "point"}, default "lower"
+        Compare the lower 95 % confidence bound (``ci_low``) or the point estimate (``icc``).
+
+    Returns
+    -------
+    list of str
+        Stable feature names, in the table's order.
+    """
+    missing = [c for c in _ICC_COLUMNS if c not in icc_table.columns]
+    if missing:
+        msg = f"ICC table: missing column(s) {missing}; expected {list(_ICC_COLUMNS)}"
+        raise AnalysisError(msg)
+    if ci not in ("lower", "point"):
+        msg = f"stable_features: ci must be 'lower' or 'point', got {ci!r}"
+        raise AnalysisError(msg)
+    value = icc_table["ci_low" if ci == "lower" else "icc"]
+    return icc_table.loc[value >= min_icc, "feature"].astype(str).tolist()
+
+
+class ReliabilityFilter(SelectorMixin, BaseEstimator):
+    """Keep the features listed as stable (or reaching ``min_icc`` in an ICC table).
+
+    Parameters
+    ----------
+    stable : list of str or DataFrame
+        Stable feature names, or an ICC table (see :func:`stable_features`).
+    min_icc : float, default 0.75
+        Threshold when ``stable`` is an ICC table.
+    ci : {"lower", "point"}, default "lower"
+        Which ICC value is compared with ``min_icc``.
+
+    Attributes
+    ----------
+    support_ : (n_features_in_,) bool ndarray
+        Columns of ``X`` that are kept.
+
+    Notes
+    -----
+    Column names come from ``X`` (a DataFrame) or, for arrays, scikit-learn's default names
+    ``x0, x1, ...``. Columns of ``X`` absent from the reliability table are dropped with an
+    :class:`~radiome.errors.AnalysisWarning` (their reliability is unknown).
+    """
+
+    def __init__(self, *, stable=None, min_icc: float = 0.75, ci: str = "lower"):
+        self.stable = stable
+        self.min_icc = min_icc
+        self.ci = ci
+
+    def fit(self, X, y=None):
+        """Record which columns of ``X`` are stable; returns ``self``."""
+        validate_data(self, X, ensure_all_finite="allow-nan")
+        names = _check_feature_names_in(self, None)
+        if isinstance(self.stable, pd.DataFrame):
+            stable = stable_features(self.stable, min_icc=self.min_icc, ci=self.ci)
+            known = set(self.stable["feature"].astype(str))
+        elif self.stable is None:
+            msg = "ReliabilityFilter: stable must be a list of feature names or an ICC table"
+            raise AnalysisError(msg)
+        else:
+            stable = [str(s) for s in self.stable]
+            known = None
+        self.support_ = np.isin(names, stable)
+        if known is not None:
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                warnings.warn(
+                    f"ReliabilityFilter: {len(unknown)} feature(s) not in the ICC table are "
+                    f"dropped (e.g. {unknown[:3]})",
+                    AnalysisWarning,
+                    stacklevel=2,
+                )
+        if not self.support_.any():
+            msg = (
+                f"ReliabilityFilter: none of the {len(names)} features is stable "
+                f"(e.g. {list(names[:3])}); check the feature names or lower min_icc"
+            )
+            raise AnalysisError(msg)
+        return self
+
+    def _get_support_mask(self) -> np.ndarray:
+        """Boolean mask of the kept columns."""
+        check_is_fitted(self)
+        return self.support_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

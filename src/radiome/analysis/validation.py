@@ -1,0 +1,250 @@
+"""Leak-free validation: nested, repeated, stratified (grouped) cross-validation of a pipeline.
+
+The outer loop splits the cases K ways, R times (stratified on the outcome or the event; grouped
+by patient when rows are lesions). On every outer training fold a clone of the whole
+:class:`~radiome.analysis.BiomarkerPipeline` is fitted: its harmoniser, scaler, selectors, model,
+its inner-CV choice of hyper-parameters, threshold and risk cut-off. The outer test fold is only
+predicted. Out-of-fold predictions of each repeat are pooled; a metric is computed per repeat and
+averaged over repeats, and its 95 % interval comes from a bootstrap over patients of that
+repeat-averaged metric (sampling uncertainty, not only the spread between repeats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from radiome.analysis._bootstrap import bootstrap_ci
+from radiome.analysis._outcome import binary_labels, is_survival, split_survival
+from radiome.analysis.diagnostic import fast_auc
+from radiome.analysis.pipeline import _take, outer_splits
+from radiome.errors import AnalysisError
+
+__all__ = ["CVResult", "default_times", "nested_cv"]
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Out-of-fold predictions of a repeated nested cross-validation.
+
+    Attributes
+    ----------
+    task : {"binary", "survival"}
+    y : (n,) 0/1 int array, or structured (event, time) array
+    risk : (R, n) ndarray
+        Out-of-fold probability of the positive class (binary) or risk score (survival).
+    predicted : (R, n) bool ndarray
+        Positive by the fold's training threshold (binary), or above the fold's training
+        median risk (survival: "high-risk group").
+    fold : (R, n) int ndarray
+        Outer fold of each case in each repeat.
+    params : list of list of dict
+        Hyper-parameters chosen by the inner CV, per repeat and fold.
+    groups : (n,) ndarray or None
+        Patient of each row, if rows are lesions.
+    times : (T,) ndarray or None
+        Survival: evaluation times of ``survival``.
+    survival : (R, n, T) ndarray or None
+        Survival: out-of-fold predicted event-free probability at ``times``.
+    """
+
+    task: str
+    y: np.ndarray
+    risk: np.ndarray
+    predicted: np.ndarray
+    fold: np.ndarray
+    params: list
+    groups: np.ndarray | None = None
+    times: np.ndarray | None = None
+    survival: np.ndarray | None = None
+
+    def summary(self, *, n_boot: int = 1000, level: float = 0.95, random_state: int = 0) -> dict:
+        """Metrics with bootstrap CIs, as a flat dict (JSON-ready).
+
+        Binary: ``auc, auc_ci_low, auc_ci_high`` and ``sensitivity``, ``specificity``, ``ppv``,
+        ``npv`` with their ``_ci_low``/``_ci_high`` (each the mean over repeats of the pooled
+        out-of-fold value), ``auc_sd_repeats``.
+        Survival: ``c_index`` (Harrell) and ``uno_c`` with CIs, ``td_auc`` (mean
+        cumulative/dynamic AUC over ``times``), ``ibs`` (integrated Brier score), and the
+        log-rank test of the high/low-risk groups of the first repeat (``logrank_p``).
+        Both: ``n``, ``n_repeats``, ``n_splits``.
+        """
+        n_splits = int(self.fold.max()) + 1
+        base = {"n": int(self.risk.shape[1]), "n_repeats": int(self.risk.shape[0]), "n_splits": n_splits}
+        if self.task == "survival":
+            return {**base, **self._survival_summary(n_boot, level, random_state)}
+        return {**base, **self._binary_summary(n_boot, level, random_state)}
+
+    def _binary_summary(self, n_boot: int, level: float, seed: int) -> dict:
+        """Binary metrics: AUC and threshold metrics, averaged over repeats, with CIs."""
+        names = ("auc", "sensitivity", "specificity", "ppv", "npv")
+
+        def stat(rows: np.ndarray) -> np.ndarray:
+            y, pred = self.y[rows], self.predicted[:, rows]
+            pos = y == 1
+            aucs = np.atleast_1d(fast_auc(y, self.risk[:, rows]))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sens = (pred & pos).sum(1) / pos.sum()
+                spec = (~pred & ~pos).sum(1) / (~pos).sum()
+                ppv = (pred & pos).sum(1) / pred.sum(1)
+                npv = (~pred & ~pos).sum(1) / (~pred).sum(1)
+            return np.array([v.mean() for v in (aucs, sens, spec, ppv, npv)])
+
+        point = stat(np.arange(self.y.size))
+        low, high = bootstrap_ci(
+            stat, self.y.size, groups=self.groups, n_boot=n_boot, level=level, random_state=seed
+        )
+        out: dict = {"n_positive": int(self.y.sum())}
+        for i, name in enumerate(names):
+            out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = (
+                float(point[i]), float(low[i]), float(high[i])
+            )
+        out["auc_sd_repeats"] = float(np.std(np.atleast_1d(fast_auc(self.y, self.risk)), ddof=0))
+        return out
+
+    def _survival_summary(self, n_boot: int, level: float, seed: int) -> dict:
+        """Survival metrics: C-indices with CIs, td-AUC, IBS, log-rank of the risk groups."""
+        from radiome.analysis.survival import (
+            concordance,
+            integrated_brier,
+            logrank,
+            time_dependent_auc,
+        )
+
+        tau = float(self.times[-1])
+        out = {"n_events": int(self.y["event"].sum())}
+        out |= concordance(
+            self.y, self.risk, tau=tau, groups=self.groups, n_boot=n_boot, level=level,
+            random_state=seed,
+        )
+        out["td_auc"] = time_dependent_auc(self.y, self.risk, self.times)[1]
+        out["ibs"] = integrated_brier(self.y, self.survival, self.times)
+        out["uno_tau"] = tau
+        test = logrank(self.y, self.predicted[0])
+        out["logrank_statistic"], out["logrank_p"] = test["statistic"], test["p"]
+        return out
+
+
+def default_times(y, *, quantiles=(0.1, 0.8), n_times: int = 8) -> np.ndarray:
+    """Evaluation times: ``n_times`` quantiles of the event times between ``quantiles``.
+
+    Kept strictly inside the follow-up (scikit-survival's time-dependent metrics require it).
+    """
+    event, time = split_survival(y)
+    if event.sum() < 2:
+        msg = f"survival outcome has {int(event.sum())} event(s); at least 2 are needed"
+        raise AnalysisError(msg)
+    grid = np.unique(np.quantile(time[event], np.linspace(*quantiles, n_times)))
+    grid = grid[(grid >= time.min()) & (grid < time.max())]
+    if grid.size < 2:
+        msg = "survival outcome: fewer than 2 distinct evaluation times inside the follow-up"
+        raise AnalysisError(msg)
+    return grid
+
+
+def nested_cv(
+    pipeline,
+    X,
+    y,
+    *,
+    batch=None,
+    covariates=None,
+    groups=None,
+    n_splits: int = 5,
+    n_repeats: int = 5,
+    times=None,
+    random_state: int = 0,
+    n_jobs: int = 1,
+) -> CVResult:
+    """Repeated, stratified (grouped) K-fold CV of a pipeline that tunes itself on inner CV.
+
+    Parameters
+    ----------
+    pipeline : BiomarkerPipeline
+        Cloned and fitted on every outer training fold (all of its steps, tuning included).
+    X : (n, n_features) DataFrame or array
+    y : (n,) binary labels, or structured (event, time) survival array
+    batch : (n,) array-like, optional
+        Site/scanner of each row (for the pipeline's harmoniser).
+    covariates : DataFrame, optional
+        Covariates preserved by the harmoniser.
+    groups : (n,) array-like, optional
+        Patient of each row when rows are lesions: a patient's rows stay in one fold, inner
+        folds too, and bootstrap CIs resample patients.
+    n_splits, n_repeats : int, default 5, 5
+        Outer folds and repeats.
+    times : array-like, optional
+        Survival: evaluation times (default :func:`default_times`).
+    random_state : int, default 0
+        Seeds every split (outer and inner); the result is reproducible bit for bit, whatever
+        ``n_jobs``.
+    n_jobs : int, default 1
+        Outer folds fitted in parallel (joblib).
+
+    Returns
+    -------
+    CVResult
+    """
+    survival = is_survival(y)
+    if survival:
+        event, _ = split_survival(y)
+        strata = event.astype(int)
+        times = default_times(y) if times is None else np.asarray(times, dtype=np.float64)
+        target = y
+    else:
+        _, strata = binary_labels(y)
+        target = strata
+    n = strata.size
+    if len(X) != n:
+        msg = f"X has {len(X)} rows, y has {n}"
+        raise AnalysisError(msg)
+    seeds = np.random.default_rng(random_state).integers(0, 2**31 - 1, size=(n_repeats, n_splits + 1))
+    tasks = []
+    for r in range(n_repeats):
+        for f, (train, test) in enumerate(outer_splits(strata, groups, n_splits, int(seeds[r, 0]))):
+            tasks.append((r, f, train, test, int(seeds[r, f + 1])))
+    fitted = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(pipeline, X, target, batch, covariates, groups, train, test, seed, times)
+        for _, _, train, test, seed in tasks
+    )
+    risk = np.full((n_repeats, n), np.nan)
+    predicted = np.zeros((n_repeats, n), dtype=bool)
+    fold = np.full((n_repeats, n), -1)
+    surv = np.full((n_repeats, n, len(times)), np.nan) if survival else None
+    params: list[list[dict]] = [[] for _ in range(n_repeats)]
+    for (r, f, _, test, _), (fold_risk, fold_pred, fold_surv, best) in zip(tasks, fitted, strict=True):
+        risk[r, test], predicted[r, test], fold[r, test] = fold_risk, fold_pred, f
+        params[r].append(best)
+        if survival:
+            surv[r, test] = fold_surv
+    return CVResult(
+        task="survival" if survival else "binary",
+        y=target,
+        risk=risk,
+        predicted=predicted,
+        fold=fold,
+        params=params,
+        groups=None if groups is None else np.asarray(groups),
+        times=times if survival else None,
+        survival=surv,
+    )
+
+
+def _fit_fold(pipeline, X, target, batch, covariates, groups, train, test, seed, times):
+    """(test risk, test predicted class/group, test survival probs, chosen params) of one fold."""
+    model = clone(pipeline)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+    model.fit(
+        _take(X, train), _take(target, train), batch=_take(batch, train),
+        covariates=_take(covariates, train), groups=_take(groups, train),
+    )
+    kwargs = {"batch": _take(batch, test), "covariates": _take(covariates, test)}
+    risk = model.risk_score(_take(X, test), **kwargs)
+    if times is None:
+        return risk, risk >= model.threshold_, None, model.best_params_
+    surv = model.predict_survival(_take(X, test), times, **kwargs)
+    return risk, risk > model.risk_cutoff_, surv, model.best_params_

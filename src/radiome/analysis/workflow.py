@@ -1,0 +1,193 @@
+"""The default workflow behind ``radiome model``: evaluate, fit, save, load and predict.
+
+Each CLI command is one call of a function here, over a :class:`~radiome.analysis.Cohort`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radiome.analysis.pipeline import BiomarkerPipeline, default_pipeline
+from radiome.analysis.tables import Cohort
+from radiome.analysis.validation import CVResult, nested_cv
+from radiome.errors import AnalysisError, AnalysisWarning, MissingFileError, UnreadableFileError
+
+__all__ = ["SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"]
+
+_FORMAT = "radiome-model/1"
+
+
+def evaluate(
+    cohort: Cohort,
+    *,
+    reliability=None,
+    min_icc: float = 0.75,
+    n_splits: int = 5,
+    n_repeats: int = 5,
+    n_boot: int = 1000,
+    random_state: int = 0,
+    n_jobs: int = 1,
+    plots=None,
+) -> tuple[dict, CVResult]:
+    """Nested-CV evaluation of the default pipeline on a cohort: (summary dict, CVResult).
+
+    Parameters
+    ----------
+    cohort : Cohort
+    reliability : list of str or ICC DataFrame, optional
+        Stable features (see :class:`~radiome.analysis.ReliabilityFilter`).
+    min_icc : float, default 0.75
+    n_splits, n_repeats : int, default 5, 5
+        Outer folds and repeats (inner: 5 folds).
+    n_boot : int, default 1000
+        Bootstrap resamples of the CIs.
+    random_state : int, default 0
+    n_jobs : int, default 1
+    plots : path, optional
+        Folder for PNG figures: ``roc.png`` and ``calibration.png`` (binary) or
+        ``km_risk_groups.png`` (survival, first repeat's groups).
+
+    Returns
+    -------
+    (dict, CVResult)
+        The summary (see :meth:`CVResult.summary`) plus ``task``, ``n_features``, ``harmonized``
+        and ``spec_hash``; and the out-of-fold predictions.
+    """
+    pipeline = default_pipeline(
+        cohort.task, harmonize=cohort.batch is not None, reliability=reliability,
+        min_icc=min_icc, random_state=random_state,
+    )
+    result = nested_cv(
+        pipeline, cohort.X, cohort.y, batch=cohort.batch, groups=cohort.groups,
+        n_splits=n_splits, n_repeats=n_repeats, random_state=random_state, n_jobs=n_jobs,
+    )
+    summary = {
+        "task": cohort.task,
+        "n_features": int(cohort.X.shape[1]),
+        "harmonized": cohort.batch is not None,
+        "spec_hash": cohort.spec_hash,
+        **result.summary(n_boot=n_boot, random_state=random_state),
+    }
+    if plots is not None:
+        _plots(result, Path(plots))
+    return summary, result
+
+
+def _plots(result: CVResult, folder: Path) -> None:
+    """Write the evaluation figures of ``result`` into ``folder``."""
+    from radiome.analysis.plots import calibration_plot, km_plot, roc_plot
+
+    if result.task == "binary":
+        roc_plot(result.y, result.risk, folder / "roc.png", title="Nested CV, out-of-fold")
+        calibration_plot(result.y, result.risk, folder / "calibration.png")
+    else:
+        group = np.where(result.predicted[0], "high risk", "low risk")
+        km_plot(result.y, group, folder / "km_risk_groups.png")
+
+
+def fit_model(
+    cohort: Cohort,
+    *,
+    reliability=None,
+    min_icc: float = 0.75,
+    random_state: int = 0,
+) -> BiomarkerPipeline:
+    """The default pipeline tuned (inner CV) and fitted on the whole cohort."""
+    pipeline = default_pipeline(
+        cohort.task, harmonize=cohort.batch is not None, reliability=reliability,
+        min_icc=min_icc, random_state=random_state,
+    )
+    return pipeline.fit(cohort.X, cohort.y, batch=cohort.batch, groups=cohort.groups)
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A fitted pipeline with what it expects: feature columns, spec hash, task."""
+
+    pipeline: BiomarkerPipeline
+    features: list[str]
+    spec_hash: str | None
+    task: str
+
+
+def save_model(pipeline: BiomarkerPipeline, path, *, spec_hash: str | None = None) -> Path:
+    """Write a fitted pipeline with its feature names, task and spec hash (joblib)."""
+    import joblib
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(
+        {
+            "format": _FORMAT,
+            "pipeline": pipeline,
+            "features": [str(f) for f in pipeline.feature_names_in_],
+            "spec_hash": spec_hash,
+            "task": pipeline.task_,
+        },
+        path,
+    )
+    return path
+
+
+def load_model(path) -> SavedModel:
+    """Read a model written by :func:`save_model`."""
+    import joblib
+
+    path = Path(path)
+    if not path.exists():
+        msg = f"{path}: model file not found"
+        raise MissingFileError(msg)
+    try:
+        payload = joblib.load(path)
+    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, AttributeError, ImportError) as exc:
+        msg = f"{path}: not a radiome model file ({exc.__class__.__name__})"
+        raise UnreadableFileError(msg) from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        msg = f"{path}: not a radiome model file (expected format {_FORMAT})"
+        raise UnreadableFileError(msg)
+    return SavedModel(payload["pipeline"], payload["features"], payload["spec_hash"], payload["task"])
+
+
+def predict(model: SavedModel, X: pd.DataFrame, *, spec_hash: str | None = None, batch=None) -> pd.DataFrame:
+    """Predictions of a saved model for the rows of ``X``: ``risk`` and ``predicted``.
+
+    Binary: ``risk`` is the probability of the positive class, ``predicted`` 1 at or above the
+    training threshold. Survival: ``risk`` the risk score, ``predicted`` 1 in the high-risk group
+    (above the training median).
+
+    Raises
+    ------
+    AnalysisError
+        The features' spec hash differs from the model's, or feature columns are missing.
+    """
+    if model.spec_hash is not None:
+        if spec_hash is None:
+            warnings.warn(
+                f"the model expects features of spec {model.spec_hash}; the table carries no "
+                "spec hash (wide CSV), so this cannot be checked",
+                AnalysisWarning,
+                stacklevel=2,
+            )
+        elif spec_hash != model.spec_hash:
+            msg = (
+                f"features were computed with spec {spec_hash}, the model expects spec "
+                f"{model.spec_hash}; re-extract the features with the model's spec"
+            )
+            raise AnalysisError(msg)
+    missing = [f for f in model.features if f not in X.columns]
+    if missing:
+        msg = f"{len(missing)} feature column(s) the model needs are missing (e.g. {missing[:3]})"
+        raise AnalysisError(msg)
+    pipeline = model.pipeline
+    risk = pipeline.risk_score(X[model.features], batch=batch)
+    if model.task == "binary":
+        predicted = risk >= pipeline.threshold_
+    else:
+        predicted = risk > pipeline.risk_cutoff_
+    return pd.DataFrame({"risk": risk, "predicted": predicted.astype(int)}, index=X.index)
