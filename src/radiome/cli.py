@@ -147,6 +147,173 @@ def demo(
     run_demo(out, n_cases=cases, seed=seed)
 
 
+StoreOpt = Annotated[
+    str, typer.Option("--store", help="Database URL: sqlite:///file.db or postgresql+psycopg://...")
+]
+
+
+def _batch_spec(spec: Path | None, manifest):
+    from radiome.spec import load_spec
+
+    if spec is not None:
+        return load_spec(spec)
+    modalities = sorted({m.upper() for m in manifest["modality"] if m})
+    if len(modalities) != 1:
+        msg = (
+            "no --spec given and the manifest's modality column does not name one modality "
+            f"({', '.join(modalities) or 'empty'}); pass --spec"
+        )
+        raise typer.BadParameter(msg, param_hint="--spec")
+    return load_spec(None, modality=modalities[0])
+
+
+@app.command()
+def discover(
+    root: Annotated[Path, typer.Argument(help="Folder of DICOM files (searched at any depth).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Manifest CSV to write.")],
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="Pseudonymisation key (else $RADIOME_PSEUDONYM_KEY)."),
+    ] = None,
+) -> None:
+    """Find image series and their RTSTRUCT/SEG masks; write a manifest with pseudonymised ids."""
+    from radiome.cohort import discover as find, load_key
+
+    if not root.is_dir():
+        from radiome.errors import MissingFileError
+
+        msg = f"{root}: DICOM root folder does not exist"
+        raise MissingFileError(msg)
+    found = find(root, load_key(key_file))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    found.manifest.to_csv(out, index=False)
+    typer.echo(f"{len(found.manifest)} case(s) written to {out}")
+    if len(found.skipped):
+        skipped = out.with_name(out.stem + "_skipped.csv")
+        found.skipped.to_csv(skipped, index=False)
+        for reason, count in found.skipped["reason"].str.replace(
+            r"series [0-9.]+: ", "", regex=True
+        ).str.replace(r" \(.*", "", regex=True).value_counts().items():
+            typer.echo(f"skipped {count}: {reason}")
+        typer.echo(f"every skipped file or series and why: {skipped}")
+
+
+@app.command()
+def batch(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV (case_id, image, mask, roi, ...).")],
+    spec: SpecOpt = None,
+    store: StoreOpt = "sqlite:///radiome.db",
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Local worker processes (default: cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Existing Dask scheduler, tcp://HOST:PORT.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Skip cases that fail the acquisition profile.")
+    ] = False,
+) -> None:
+    """Extract a cohort in parallel on Dask into the feature store (resumable)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from radiome.cohort import FeatureStore, read_manifest, run_batch
+
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both", param_hint="--workers")
+    table = read_manifest(manifest)
+    resolved = _batch_spec(spec, table)
+    feature_store = FeatureStore(store)
+    console = Console(stderr=True)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("done {task.fields[done]} · failed {task.fields[failed]} · "
+                          "skipped {task.fields[skipped]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("cases", total=len(table), done=0, failed=0, skipped=0)
+
+        def advance(summary, _outcome) -> None:
+            progress.update(task, advance=1, done=summary.done, failed=summary.failed,
+                            skipped=summary.skipped)
+
+        summary = run_batch(table, resolved, feature_store, workers=workers, scheduler=scheduler,
+                            strict=strict, manifest_name=str(manifest), on_progress=advance)
+    typer.echo(
+        f"run {summary.run_id}: {summary.total} case(s) in {summary.seconds:.1f} s: "
+        f"{summary.done} extracted, {summary.unchanged} already stored, "
+        f"{summary.nonconformant} non-conformant skipped, {summary.failed} failed "
+        f"(spec {resolved.hash}, store {store})", err=True,
+    )
+    if summary.failed:
+        typer.echo(f"{summary.failed} case(s) failed: `radiome export --store {store} --errors "
+                   "--out errors.csv` lists them with the reasons", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def conformance(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV.")],
+    spec: SpecOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the table (CSV).")] = None,
+) -> None:
+    """Check each case's acquisition against the spec's profile, without extracting."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from radiome.cohort import check_conformance, read_manifest
+    from radiome.errors import RadiomeError
+    from radiome.io import read_metadata
+
+    table = read_manifest(manifest)
+    resolved = _batch_spec(spec, table)
+    rows = []
+    for row in table.itertuples(index=False):
+        try:
+            result = check_conformance(resolved.acquisition,
+                                       read_metadata(row.image, modality=row.modality or None))
+            rows.append((row.case_id, row.roi, result.status, result.text()))
+        except RadiomeError as exc:
+            rows.append((row.case_id, row.roi, "error", str(exc)))
+    result_table = pd.DataFrame(rows, columns=["case_id", "roi", "status", "reasons"])
+    view = Table(title=f"acquisition conformance ({resolved.name or resolved.hash})")
+    for column in result_table.columns:
+        view.add_column(column)
+    for values in result_table.itertuples(index=False):
+        view.add_row(*[str(v) for v in values])
+    Console().print(view)
+    counts = result_table["status"].value_counts()
+    typer.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("pass", "warn", "fail", "error")))
+    if out is not None:
+        result_table.to_csv(out, index=False)
+
+
+@app.command()
+def export(
+    store: StoreOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet.")],
+    wide: Annotated[bool, typer.Option("--wide", help="One row per case and ROI.")] = False,
+    run: Annotated[int | None, typer.Option("--run", help="Only the cases of this run.")] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="Export the error rows instead.")] = False,
+) -> None:
+    """Export the feature store (long or wide table, or the errors)."""
+    from radiome.cohort import FeatureStore
+    from radiome.table import to_wide, write_table
+
+    feature_store = FeatureStore(store)
+    if errors:
+        table = feature_store.errors()
+        if run is not None:
+            table = table[table["run_id"] == run]
+        write_table(table, out)
+        typer.echo(f"{len(table)} error row(s) written to {out}", err=True)
+        return
+    table = feature_store.features(run_id=run)
+    if wide:
+        table = to_wide(table, index=["case_id", "roi", "spec_hash"]).reset_index()
+    write_table(table, out)
+    typer.echo(f"{len(table)} row(s) written to {out}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; turn radiome errors into one line on stderr and an exit code."""
     from radiome.errors import RadiomeError

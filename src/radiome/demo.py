@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from radiome.extract import extract
-from radiome.io import load_volume, write_volume
-from radiome.synthetic import lesion_params, synthetic_case
+from radiome.io import load_volume
+from radiome.synthetic import lesion_params, write_cohort
 from radiome.table import to_wide, write_table
 
-__all__ = ["run_demo", "write_demo_cohort"]
+__all__ = ["run_demo"]
 
 _SHOWN = (
     ("morph_volume", "volume mm³"),
@@ -24,34 +24,6 @@ _SHOWN = (
 )
 
 
-def write_demo_cohort(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataFrame:
-    """Write ``n_cases`` synthetic CT cases (image + mask NIfTI) and a manifest.csv.
-
-    Returns the manifest: ``case_id, image, mask, roi, modality`` plus the lesion parameters.
-    """
-    folder = Path(folder)
-    rows = []
-    for i in range(n_cases):
-        case_id = f"case_{i:03d}"
-        volume, mask = synthetic_case(seed + i)
-        image_path = write_volume(volume, folder / "images" / f"{case_id}.nii.gz")
-        mask_path = write_volume(mask, folder / "masks" / f"{case_id}_lesion.nii.gz")
-        params = lesion_params(seed + i)
-        rows.append({
-            "case_id": case_id,
-            "image": str(image_path),
-            "mask": str(mask_path),
-            "roi": "1",
-            "modality": "CT",
-            "lesion_shape": params.shape,
-            "lesion_radius_mm": round(params.radius_mm, 2),
-            "texture_scale_mm": round(params.texture_scale_mm, 2),
-        })
-    manifest = pd.DataFrame(rows)
-    manifest.to_csv(folder / "manifest.csv", index=False)
-    return manifest
-
-
 def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataFrame:
     """Write the synthetic cohort, extract every case with the default CT spec, print a table."""
     from rich.console import Console
@@ -60,7 +32,7 @@ def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataF
     console = Console()
     folder = Path(folder)
     with console.status("writing the synthetic cohort"):
-        manifest = write_demo_cohort(folder, n_cases=n_cases, seed=seed)
+        manifest = write_cohort(folder, n_cases=n_cases, seed=seed)
     tables, seconds = [], []
     for row in manifest.itertuples(index=False):
         start = time.perf_counter()
@@ -77,10 +49,10 @@ def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataF
     for _, label in _SHOWN:
         summary.add_column(label, justify="right")
     summary.add_column("seconds", justify="right")
-    for row, took in zip(manifest.itertuples(index=False), seconds, strict=True):
+    for i, (row, took) in enumerate(zip(manifest.itertuples(index=False), seconds, strict=True)):
         cells = [f"{wide.at[row.case_id, key]:.4g}" if key in wide.columns else "-"
                  for key, _ in _SHOWN]
-        summary.add_row(row.case_id, row.lesion_shape, *cells, f"{took:.2f}")
+        summary.add_row(row.case_id, lesion_params(seed + i).shape, *cells, f"{took:.2f}")
     console.print(summary)
     console.print(
         f"{len(features)} feature values ({features['feature'].nunique()} features x "

@@ -24,6 +24,7 @@ __all__ = [
     "ReliabilityWarning",
     "SpecError",
     "UnreadableFileError",
+    "UnsupportedModalityError",
 ]
 
 
@@ -37,6 +38,10 @@ class MissingFileError(RadiomeError, FileNotFoundError):
 
 class UnreadableFileError(RadiomeError, OSError):
     """A file exists but cannot be read as what it should be (image, mask, DICOM, spec)."""
+
+
+class UnsupportedModalityError(RadiomeError, ValueError):
+    """An image of a modality radiome does not process (it reads CT, MR and PET)."""
 
 
 class DicomError(RadiomeError, ValueError):

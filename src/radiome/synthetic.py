@@ -8,14 +8,24 @@ optional necrotic core) vary with the seed. Intensities are whole HU, like a rea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import ndimage
 
 from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume
 
-__all__ = ["LesionParams", "lesion_params", "synthetic_case", "textured_sphere"]
+__all__ = [
+    "BROKEN_KINDS",
+    "LesionParams",
+    "lesion_params",
+    "synthetic_case",
+    "textured_sphere",
+    "write_cohort",
+]
 
 _AIR, _TISSUE, _LUNG = -1000.0, 40.0, -850.0
 
@@ -148,3 +158,94 @@ def textured_sphere(n_voxels: int, seed: int = 0, *, margin: int = 8) -> tuple[V
     volume = Volume(array=np.rint(image), grid=grid, modality="CT", unit="HU",
                     source=f"sphere {n_voxels}")
     return volume, Mask(array=sphere, grid=grid, roi="sphere", source=f"sphere {n_voxels}")
+
+
+#: Broken inputs :func:`write_cohort` can add, each of which must become an error row.
+BROKEN_KINDS = ("missing_image", "missing_mask", "corrupt_image", "mask_mismatch", "empty_roi",
+                "unknown_roi", "unsupported_modality")
+
+
+def write_cohort(
+    folder: str | Path,
+    *,
+    n_cases: int,
+    seed: int = 0,
+    shape: tuple[int, int, int] = (48, 128, 128),
+    spacing: tuple[float, float, float] = (2.5, 0.8, 0.8),
+    n_dicom: int = 0,
+    broken: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Write a synthetic CT cohort and its manifest (``folder/manifest.csv``).
+
+    Parameters
+    ----------
+    folder : path
+        Where images (``images/``), masks (``masks/``) and DICOM cases (``dicom/``) go.
+    n_cases : int
+        Number of good cases; the first ``n_dicom`` are DICOM series with an RTSTRUCT, the
+        others NIfTI image and label map.
+    seed, shape, spacing
+        As :func:`synthetic_case` (case ``i`` uses ``seed + i``).
+    broken : iterable of str
+        Extra cases from :data:`BROKEN_KINDS`, each broken in that way.
+
+    Returns
+    -------
+    DataFrame
+        The manifest as written, plus a column ``expect`` (``ok`` or the broken kind).
+    """
+    from radiome.io import write_volume
+    from radiome.io.dicom_write import write_dicom_series, write_rtstruct
+
+    folder = Path(folder)
+    rows = []
+    for i in range(n_cases):
+        case_id = f"case_{i:04d}"
+        volume, mask = synthetic_case(seed + i, shape=shape, spacing=spacing)
+        if i < n_dicom:
+            files = write_dicom_series(volume, folder / "dicom" / case_id / "ct",
+                                       patient_id=f"SYN{i:04d}")
+            image = files[0].parent
+            rtstruct = write_rtstruct(mask, files, folder / "dicom" / case_id / "rs.dcm",
+                                      roi_name="GTV")
+            rows.append((case_id, str(image), str(rtstruct), "GTV", "ok"))
+            continue
+        image = write_volume(volume, folder / "images" / f"{case_id}.nii.gz")
+        label = write_volume(mask, folder / "masks" / f"{case_id}_lesion.nii.gz")
+        rows.append((case_id, str(image), str(label), "1", "ok"))
+    if rows:
+        good_image, good_mask = rows[-1][1], rows[-1][2]
+    for kind in broken:
+        if kind not in BROKEN_KINDS:
+            msg = f"unknown broken kind {kind!r}; choose from {', '.join(BROKEN_KINDS)}"
+            raise ValueError(msg)
+        case_id = f"broken_{kind}"
+        image, label, roi = good_image, good_mask, rows[-1][3]
+        if kind == "missing_image":
+            image = str(folder / "images" / "does_not_exist.nii.gz")
+        elif kind == "missing_mask":
+            label = str(folder / "masks" / "does_not_exist.nii.gz")
+        elif kind == "corrupt_image":
+            path = folder / "images" / f"{case_id}.nii.gz"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 4)
+            image = str(path)
+        elif kind == "mask_mismatch":
+            _, small = synthetic_case(seed, shape=(shape[0], shape[1] // 2, shape[2] // 2),
+                                      spacing=spacing)
+            label = str(write_volume(small, folder / "masks" / f"{case_id}.nii.gz"))
+            roi = "1"
+        elif kind == "empty_roi":
+            volume, mask = synthetic_case(seed, shape=shape, spacing=spacing)
+            empty = Mask(array=np.zeros(mask.array.shape, bool), grid=mask.grid)
+            image = str(write_volume(volume, folder / "images" / f"{case_id}.nii.gz"))
+            label = str(write_volume(empty, folder / "masks" / f"{case_id}.nii.gz"))
+            roi = "1"
+        elif kind == "unknown_roi":
+            roi = "no such structure"
+        rows.append((case_id, image, label, roi, kind))
+    manifest = pd.DataFrame(rows, columns=["case_id", "image", "mask", "roi", "expect"])
+    manifest["modality"] = np.where(manifest["expect"] == "unsupported_modality", "US", "CT")
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest.drop(columns="expect").to_csv(folder / "manifest.csv", index=False)
+    return manifest

@@ -12,14 +12,21 @@ from radiome.errors import (
     MissingFileError,
     ROINotFoundError,
     UnreadableFileError,
+    UnsupportedModalityError,
 )
-from radiome.io.dicom import is_dicom_file, read_dicom_series, read_header
+from radiome.io.dicom import (
+    acquisition_metadata,
+    find_series,
+    is_dicom_file,
+    read_dicom_series,
+    read_header,
+)
 from radiome.io.rtstruct import rasterise_rtstruct
 from radiome.io.seg import read_seg
 from radiome.io.volumes import grid_from_sitk, read_sitk, write_volume
-from radiome.volume import Mask, Volume
+from radiome.volume import AcquisitionMetadata, Mask, Volume
 
-__all__ = ["load_mask", "load_volume", "write_volume"]
+__all__ = ["load_mask", "load_volume", "read_metadata", "write_volume"]
 
 _UNIT_BY_MODALITY = {"CT": "HU", "PT": "SUVbw", "MR": "a.u."}
 _MASK_MODALITIES = ("RTSTRUCT", "SEG")
@@ -56,6 +63,9 @@ def load_volume(
     """
     path = _existing(path, "image")
     modality = modality.upper() if modality else None
+    if modality is not None and modality not in _UNIT_BY_MODALITY:
+        msg = f"{path}: unsupported modality {modality!r}; radiome processes CT, MR and PT images"
+        raise UnsupportedModalityError(msg)
     if path.is_dir() or is_dicom_file(path):
         if path.is_file():
             header = read_header(path)
@@ -79,6 +89,26 @@ def load_volume(
         unit=_UNIT_BY_MODALITY.get(modality, "a.u."),
         source=str(path),
     )
+
+
+def read_metadata(path: str | Path, *, modality: str | None = None) -> AcquisitionMetadata:
+    """Acquisition metadata of an image without reading its pixels.
+
+    DICOM: from the header of the series' first file (a folder must hold one image series,
+    a file stands for its series). Other formats record none: only ``modality`` is known.
+    """
+    path = _existing(path, "image")
+    if path.is_dir() or is_dicom_file(path):
+        folder = path if path.is_dir() else path.parent
+        found = find_series(folder)
+        if path.is_file():
+            uid = str(read_header(path).get("SeriesInstanceUID", ""))
+            found = {k: v for k, v in found.items() if k == uid}
+        if len(found) != 1:
+            msg = f"{path}: expected one DICOM image series, found {len(found)}"
+            raise DicomError(msg)
+        return acquisition_metadata(read_header(next(iter(found.values())).files[0]))
+    return AcquisitionMetadata(modality=modality.upper() if modality else None)
 
 
 def _label_names(image: sitk.Image) -> dict[str, int]:

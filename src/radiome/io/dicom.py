@@ -20,7 +20,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from radiome.errors import DicomError, UnreadableFileError
+from radiome.errors import DicomError, UnreadableFileError, UnsupportedModalityError
 from radiome.volume import AcquisitionMetadata, Grid, Volume
 
 __all__ = [
@@ -363,7 +363,11 @@ def read_dicom_series(folder: str | Path, *, series: str | None = None) -> Volum
     chosen = _choose_series(folder, find_series(folder), series)
     items = [(p, read_header(p)) for p in chosen.files]
     items, grid = _stack_geometry(folder, items)
-    modality = chosen.modality if chosen.modality in _IMAGE_MODALITIES_UNIT else "OT"
+    modality = chosen.modality
+    if modality not in _IMAGE_MODALITIES_UNIT:
+        msg = (f"{folder}: series {chosen.series_uid} has modality {modality or 'none'}; "
+               "radiome processes CT, MR and PT images")
+        raise UnsupportedModalityError(msg)
     slices = []
     factor = None
     for path, _ in items:
@@ -389,7 +393,7 @@ def read_dicom_series(folder: str | Path, *, series: str | None = None) -> Volum
         array=array,
         grid=grid,
         modality=modality,
-        unit=_IMAGE_MODALITIES_UNIT.get(modality, "a.u."),
+        unit=_IMAGE_MODALITIES_UNIT[modality],
         metadata=acquisition_metadata(first),
         source=str(folder),
         dicom=reference,

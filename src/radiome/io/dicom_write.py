@@ -57,7 +57,7 @@ def _file_meta(sop_class: str, sop_uid: str) -> FileMetaDataset:
     return meta
 
 
-def _patient_study(ds: Dataset, patient_id: str, study_uid: str, frame_uid: str) -> None:
+def _patient_study(ds: Dataset, patient_id: str, study_uid: str) -> None:
     ds.PatientName = f"Synthetic^{patient_id}"
     ds.PatientID = patient_id
     ds.PatientBirthDate = ""
@@ -68,7 +68,6 @@ def _patient_study(ds: Dataset, patient_id: str, study_uid: str, frame_uid: str)
     ds.StudyID = "1"
     ds.AccessionNumber = ""
     ds.ReferringPhysicianName = ""
-    ds.FrameOfReferenceUID = frame_uid
 
 
 def write_dicom_series(
@@ -110,7 +109,8 @@ def write_dicom_series(
         ds.file_meta = _file_meta(_SOP_CLASS[modality], sop_uid)
         ds.SOPClassUID = _SOP_CLASS[modality]
         ds.SOPInstanceUID = sop_uid
-        _patient_study(ds, patient_id, study_uid, frame_uid)
+        _patient_study(ds, patient_id, study_uid)
+        ds.FrameOfReferenceUID = frame_uid
         ds.Modality = modality
         ds.SeriesInstanceUID = series_uid
         ds.SeriesNumber = series_number
@@ -194,8 +194,7 @@ def write_rtstruct(
     ds.file_meta = _file_meta(RTStructureSetStorage, sop_uid)
     ds.SOPClassUID = RTStructureSetStorage
     ds.SOPInstanceUID = sop_uid
-    _patient_study(ds, str(first.PatientID), str(first.StudyInstanceUID),
-                   str(first.FrameOfReferenceUID))
+    _patient_study(ds, str(first.PatientID), str(first.StudyInstanceUID))
     ds.Modality = "RTSTRUCT"
     ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = 99
