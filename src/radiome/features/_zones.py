@@ -19,7 +19,7 @@ positive integer j (zone size, zone distance, dependence count). It is kept spar
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -29,7 +29,6 @@ from radiome.errors import FeatureError
 __all__ = [
     "DIMENSIONS",
     "CountMatrix",
-    "Dimension",
     "Zones",
     "check_inputs",
     "count_features",
@@ -42,7 +41,6 @@ __all__ = [
     "zones_of",
 ]
 
-Dimension = Literal["2d", "2_5d", "3d"]
 #: The GLSZM/GLDZM/NGTDM/NGLDM aggregations in IBSI order: 8QNN, 62GR, KOBO.
 DIMENSIONS: tuple[str, ...] = ("2d", "2_5d", "3d")
 
@@ -66,7 +64,9 @@ def check_inputs(
         problems.append(
             f"levels and mask must be 3-D arrays of one shape, got {levels.shape} and {mask.shape}"
         )
-    elif mask.any():
+    elif not mask.any():
+        problems.append("the mask has no voxel")
+    else:
         inside = levels[mask.astype(bool)]
         if inside.min() < 1 or inside.max() > n_levels:
             problems.append(

@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from radiome.errors import FeatureError
 from radiome.features._zones import (
+    Zones,
     check_inputs,
     dimensions_of,
     slice_count_features,
@@ -95,6 +96,16 @@ def distance_to_edge(mask: np.ndarray, planar: bool) -> np.ndarray:
     return distance[1:-1, 1:-1, 1:-1].astype(np.int64)
 
 
+def _zone_distances(
+    levels: np.ndarray, mask: np.ndarray, morph_mask: np.ndarray, planar: bool
+) -> tuple[Zones, np.ndarray]:
+    """The zones of ``mask`` and the least distance to the edge of ``morph_mask`` of each."""
+    zones = zones_of(levels, mask, planar)
+    distance = np.full(zones.size.size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(distance, zones.voxel_zone, distance_to_edge(morph_mask, planar)[mask])
+    return zones, distance
+
+
 def gldzm_features(
     levels: np.ndarray,
     mask: np.ndarray,
@@ -141,10 +152,7 @@ def gldzm_features(
     if outside:
         msg = f"GLDZM: the intensity mask must lie within morph_mask, {outside} voxel(s) do not"
         raise FeatureError(msg)
-    planar = aggregation != "3d"
-    zones = zones_of(levels, mask, planar)
-    distance = np.full(zones.size.size, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(distance, zones.voxel_zone, distance_to_edge(morph_mask, planar)[mask])
+    zones, distance = _zone_distances(levels, mask, morph_mask, planar=aggregation != "3d")
     return slice_count_features(
         zones.level, distance, np.ones(zones.size.size), zones.slice,
         np.count_nonzero(mask, axis=(1, 2)), aggregation, _GENERIC,
