@@ -20,6 +20,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# Benchmarks (not tests): speed against PyRadiomics and MIRP, scaling, cohort throughput.
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+# The default nested modelling pipeline on the 43 radMLBench tables.
+bench-models: $(STAMP)
+	$(PY) benchmarks/radmlbench.py
+
 # Re-resolve every dependency (needs network): writes requirements.lock for Python 3.11.
 lock:
 	$(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet uv
