@@ -182,6 +182,22 @@ def test_empty_matrices_do_not_count():
         assert a == b
 
 
+def test_undefined_features_are_averaged_where_defined():
+    """A uniform slice leaves correlation and information correlation 1 undefined (σ = HX = 0):
+    2D averages take them from the other slice only, and every other feature from both."""
+    mixed = np.array([[1, 2, 1], [2, 1, 2], [1, 1, 2]], dtype=np.int64)
+    levels = np.stack([mixed, np.full((3, 3), 2, dtype=np.int64)])
+    uniform = glcm_features(levels[1:], levels[1:] > 0, SPACING, n_levels=2,
+                            aggregation="2d_smrg")
+    assert np.isnan(uniform["cm_corr"])
+    assert np.isnan(uniform["cm_info_corr1"])
+    alone = glcm_features(levels[:1], levels[:1] > 0, SPACING, n_levels=2, aggregation="2d_smrg")
+    both = glcm_features(levels, levels > 0, SPACING, n_levels=2, aggregation="2d_smrg")
+    assert both["cm_corr"] == alone["cm_corr"]
+    assert both["cm_info_corr1"] == alone["cm_info_corr1"]
+    assert both["cm_joint_avg"] == pytest.approx((alone["cm_joint_avg"] + 2.0) / 2)
+
+
 def test_no_pairs_gives_nan():
     levels = np.zeros((3, 3, 3), dtype=np.int64)
     levels[1, 1, 1] = 2
@@ -198,3 +214,5 @@ def test_errors_name_the_culprit():
         glcm_features(levels * 3 - 2 * np.eye(2, dtype=np.int64), mask, SPACING, n_levels=1)
     with pytest.raises(FeatureError, match="one shape"):
         glcm_features(levels, mask[:1], SPACING, n_levels=1)
+    with pytest.raises(FeatureError, match="GLCM: the mask has no voxel"):
+        glcm_features(levels, ~mask, SPACING, n_levels=1)

@@ -159,15 +159,11 @@ def test_empty_slices_do_not_count():
         assert full == alone
 
 
-def test_empty_mask_gives_nan():
-    levels = np.zeros((2, 3, 3), dtype=np.int64)
-    f = glrlm_features(levels, levels > 0, SPACING, n_levels=2, aggregation="2d_avg")
-    assert all(np.isnan(v) for v in f.values())
-
-
 def test_errors_name_the_culprit():
     levels = np.ones((2, 2, 2), dtype=np.int64)
     mask = np.ones((2, 2, 2), dtype=bool)
+    with pytest.raises(FeatureError, match="GLRLM: the mask has no voxel"):
+        glrlm_features(levels, ~mask, SPACING, n_levels=1, aggregation="2d_avg")
     with pytest.raises(FeatureError, match="GLRLM: aggregation must be one of .*got '2_5d'"):
         glrlm_features(levels, mask, SPACING, n_levels=1, aggregation="2_5d")
     with pytest.raises(FeatureError, match=r"GLRLM: grey levels .* 1..n_levels=1, got 0..1"):

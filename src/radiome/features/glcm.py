@@ -198,7 +198,7 @@ def glcm_features(
     levels : (Z, Y, X) int ndarray
         Discretised grey levels, 1..``n_levels`` inside ``mask``.
     mask : (Z, Y, X) bool ndarray
-        Intensity mask.
+        Intensity mask (not empty).
     spacing : (3,) float, mm, (z, y, x)
         Voxel size; unused (directions are voxel offsets and IBSI recommends no distance
         weighting) but part of the family signature.
@@ -213,19 +213,22 @@ def glcm_features(
     -------
     dict
         ``{feature name: value}`` for every name in :data:`FEATURES`; all NaN when the mask
-        holds no pair of neighbouring voxels. Correlation is NaN for a matrix with σ = 0 and
-        information correlation 1 for one with HX = 0 (a single grey level), which IBSI
-        leaves undefined; an average over matrices is then NaN too.
+        holds no pair of neighbouring voxels. Correlation (σ = 0) and information correlation
+        1 (HX = 0) are undefined for a matrix of a single grey level, as in IBSI; averages
+        leave such matrices out and are NaN only when no matrix defines the feature.
 
     Raises
     ------
     FeatureError
-        Unknown aggregation, arrays of different shapes, or levels outside 1..``n_levels``.
+        Unknown aggregation, arrays of different shapes, an empty mask, or levels outside
+        1..``n_levels``.
 
     Notes
     -----
     Averages run over the non-empty matrices only, so slices or directions without any pair
-    of voxels contribute nothing. IBSI 1 writes information correlation 2 with base-2
+    of voxels contribute nothing; likewise a feature undefined for a matrix (see Returns)
+    is averaged over the matrices that define it. PyRadiomics instead sets correlation to 1
+    and information correlation 1 to 0 there. IBSI 1 writes information correlation 2 with base-2
     entropies inside a natural exponential; so does this function.
     """
     levels, mask = validated(levels, mask, n_levels, aggregation, "GLCM")
@@ -237,7 +240,13 @@ def glcm_features(
     if not keep.any():
         return {f.name: float("nan") for f in FEATURES}
     p = matrices[keep] / totals[keep, None, None].astype(np.float64)
-    return {name: float(np.mean(values)) for name, values in _feature_stack(p, n_levels).items()}
+    return {name: _mean_defined(values) for name, values in _feature_stack(p, n_levels).items()}
+
+
+def _mean_defined(values: np.ndarray) -> float:
+    """Mean of the non-NaN values, NaN when there is none."""
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:

@@ -135,7 +135,7 @@ def glrlm_features(
     levels : (Z, Y, X) int ndarray
         Discretised grey levels, 1..``n_levels`` inside ``mask``.
     mask : (Z, Y, X) bool ndarray
-        Intensity mask.
+        Intensity mask (not empty).
     spacing : (3,) float, mm, (z, y, x)
         Voxel size; unused (runs step on the voxel grid, and IBSI recommends no distance
         weighting) but part of the family signature.
@@ -147,13 +147,13 @@ def glrlm_features(
     Returns
     -------
     dict
-        ``{feature name: value}`` for every name in :data:`FEATURES`; all NaN for an empty
-        mask.
+        ``{feature name: value}`` for every name in :data:`FEATURES`.
 
     Raises
     ------
     FeatureError
-        Unknown aggregation, arrays of different shapes, or levels outside 1..``n_levels``.
+        Unknown aggregation, arrays of different shapes, an empty mask, or levels outside
+        1..``n_levels``.
 
     Notes
     -----
@@ -175,8 +175,6 @@ def glrlm_features(
             cells = CountMatrix(level + 1, length + 1, matrix[level, length].astype(np.float64))
             generic = count_features(cells, int(n_v))
             per_matrix.append({name: generic[key] for name, key in _GENERIC.items()})
-    if not per_matrix:
-        return {f.name: float("nan") for f in FEATURES}
     return mean_over_slices(per_matrix)
 
 
