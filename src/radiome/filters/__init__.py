@@ -1,0 +1,37 @@
+"""IBSI 2 convolutional filters: mean, LoG, Laws, Gabor, wavelets, Simoncelli and Riesz.
+
+A filter is described by a :data:`FilterSpec` (one pydantic model per kind, told apart by
+``kind``), named by :func:`canonical_name` in the ``filter`` column of feature tables and
+applied by :func:`apply_filter` to a ``(z, y, x)`` float64 image with its spacing in mm.
+:func:`required_margin_voxels` tells how large a crop around a ROI must be for the response
+inside the ROI to equal the response on the whole image.
+"""
+
+from __future__ import annotations
+
+from radiome.filters.apply import apply_filter, required_margin_voxels
+from radiome.filters.spec import (
+    FilterSpec,
+    GaborSpec,
+    LawsSpec,
+    LoGSpec,
+    MeanSpec,
+    RieszSpec,
+    SimoncelliSpec,
+    WaveletSpec,
+    canonical_name,
+)
+
+__all__ = [
+    "FilterSpec",
+    "GaborSpec",
+    "LawsSpec",
+    "LoGSpec",
+    "MeanSpec",
+    "RieszSpec",
+    "SimoncelliSpec",
+    "WaveletSpec",
+    "apply_filter",
+    "canonical_name",
+    "required_margin_voxels",
+]
