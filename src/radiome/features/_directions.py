@@ -24,12 +24,15 @@ averages.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from radiome.errors import FeatureError
 from radiome.features._zones import check_inputs, neighbour_offsets
+from radiome.features.registry import FeatureValues
 
-__all__ = ["AGGREGATIONS", "direction_vectors", "is_planar", "merged", "validated"]
+__all__ = ["AGGREGATIONS", "direction_vectors", "features_by_aggregation", "is_planar", "merged"]
 
 #: The GLCM/GLRLM aggregation methods in IBSI order: BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD.
 AGGREGATIONS: tuple[str, ...] = ("2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg",
@@ -59,14 +62,38 @@ def direction_vectors(planar: bool, distance: int = 1) -> np.ndarray:
     return np.ascontiguousarray(-neighbour_offsets(1, planar, backward=True)[::-1] * distance)
 
 
-def validated(
-    levels: np.ndarray, mask: np.ndarray, n_levels: int, aggregation: str, family: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """C-contiguous int64 levels and bool mask, else a FeatureError naming the problem."""
-    if aggregation not in AGGREGATIONS:
-        msg = f"{family}: aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}"
+def features_by_aggregation(
+    levels: np.ndarray,
+    mask: np.ndarray,
+    n_levels: int,
+    aggregations: Sequence[str],
+    family: str,
+    count: Callable[[np.ndarray, np.ndarray, bool], np.ndarray],
+    features: Callable[[np.ndarray, str, np.ndarray], dict[str, float]],
+) -> FeatureValues:
+    """``{(feature name, aggregation): value}``, counting once per kind (planar, volumetric).
+
+    ``count(levels, mask, planar)`` returns the (S, D, ...) stack of matrices and
+    ``features(stack, aggregation, mask)`` the family's features of one aggregation; inputs
+    are checked first (FeatureError naming ``family`` and the problem).
+    """
+    unknown = [a for a in aggregations if a not in AGGREGATIONS]
+    if unknown:
+        msg = (f"{family}: aggregation must be one of {', '.join(AGGREGATIONS)}, "
+               f"got {', '.join(map(repr, unknown))}")
         raise FeatureError(msg)
-    return check_inputs(levels, mask, n_levels, aggregation.rsplit("_", 1)[0], family)
+    if not aggregations:
+        return {}
+    levels, mask = check_inputs(levels, mask, n_levels, aggregations[0].rsplit("_", 1)[0], family)
+    stacks: dict[bool, np.ndarray] = {}
+    values: FeatureValues = {}
+    for aggregation in aggregations:
+        planar = is_planar(aggregation)
+        if planar not in stacks:
+            stacks[planar] = count(levels, mask, planar)
+        for name, value in features(stacks[planar], aggregation, mask).items():
+            values[(name, aggregation)] = value
+    return values
 
 
 def merged(stack: np.ndarray, aggregation: str) -> np.ndarray:

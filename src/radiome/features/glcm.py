@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from radiome.features._directions import direction_vectors, is_planar, merged, validated
+from radiome.features._directions import direction_vectors, features_by_aggregation, merged
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
@@ -141,6 +141,7 @@ def _feature_stack(p: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
     sum_avg = p_plus @ k_sum
     auto_corr = np.einsum("kij,ij->k", p, ii * jj)
     centred = total - 2.0 * mu[:, None, None]
+    centred2 = centred * centred  # products, not float powers: numpy's pow is slow
     hxy = -_plogp(p).sum(axis=(1, 2))
     hx = -_plogp(p_i).sum(axis=1)
     outer = p_i[:, :, None] * p_i[:, None, :]
@@ -173,9 +174,11 @@ def _feature_stack(p: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
             "cm_inv_var": p_minus[:, 1:] @ (1.0 / k_diff[1:] ** 2),  # E8JP: Σ_k>0 p_{i-j,k} / k²
             "cm_corr": (auto_corr - mu**2) / var,  # NI2N: (Σ_ij i j p_ij - μ²) / σ²
             "cm_auto_corr": auto_corr,  # QWB0: Σ_ij i j p_ij
-            "cm_clust_tend": np.einsum("kij,kij->k", centred**2, p),  # DG8W: Σ (i+j-2μ)² p_ij
-            "cm_clust_shade": np.einsum("kij,kij->k", centred**3, p),  # 7NFM: Σ (i+j-2μ)³ p_ij
-            "cm_clust_prom": np.einsum("kij,kij->k", centred**4, p),  # AE86: Σ (i+j-2μ)⁴ p_ij
+            "cm_clust_tend": np.einsum("kij,kij->k", centred2, p),  # DG8W: Σ (i+j-2μ)² p_ij
+            # 7NFM: Σ (i+j-2μ)³ p_ij
+            "cm_clust_shade": np.einsum("kij,kij->k", centred2 * centred, p),
+            # AE86: Σ (i+j-2μ)⁴ p_ij
+            "cm_clust_prom": np.einsum("kij,kij->k", centred2 * centred2, p),
             "cm_info_corr1": (hxy - hxy1) / hx,  # R8DG: (HXY - HXY1) / HX
             # JN9H: sqrt(1 - exp(-2 (HXY2 - HXY)))
             "cm_info_corr2": np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - hxy))),
@@ -228,13 +231,30 @@ def glcm_features(
     Averages run over the non-empty matrices only, so slices or directions without any pair
     of voxels contribute nothing; likewise a feature undefined for a matrix (see Returns)
     is averaged over the matrices that define it. PyRadiomics instead sets correlation to 1
-    and information correlation 1 to 0 there. IBSI 1 writes information correlation 2 with base-2
-    entropies inside a natural exponential; so does this function.
+    and information correlation 1 to 0 there. IBSI 1 writes information correlation 2 with
+    base-2 entropies inside a natural exponential; so does this function.
     """
-    levels, mask = validated(levels, mask, n_levels, aggregation, "GLCM")
-    counts = cooccurrence_counts(levels, mask, n_levels=n_levels, distance=distance,
-                                 planar=is_planar(aggregation))
-    matrices = merged(counts, aggregation)
+    values = _by_aggregation(levels, mask, n_levels, distance, [aggregation])
+    return {name: value for (name, _), value in values.items()}
+
+
+def _by_aggregation(
+    levels: np.ndarray, mask: np.ndarray, n_levels: int, distance: int, aggregations: list[str]
+) -> FeatureValues:
+    """GLCM features of each aggregation, the matrices counted once per kind (2D or 3D)."""
+
+    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray:
+        return cooccurrence_counts(levels, mask, n_levels=n_levels, distance=distance,
+                                   planar=planar)
+
+    def features(stack: np.ndarray, aggregation: str, mask: np.ndarray) -> dict[str, float]:
+        return _mean_features(merged(stack, aggregation), n_levels)
+
+    return features_by_aggregation(levels, mask, n_levels, aggregations, "GLCM", count, features)
+
+
+def _mean_features(matrices: np.ndarray, n_levels: int) -> dict[str, float]:
+    """Features of (K, N_g, N_g) count matrices averaged over the non-empty ones."""
     totals = matrices.sum(axis=(1, 2))
     keep = totals > 0
     if not keep.any():
@@ -250,12 +270,8 @@ def _mean_defined(values: np.ndarray) -> float:
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
-    values: FeatureValues = {}
-    for aggregation in spec.aggregations:
-        features = glcm_features(roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
-                                 distance=spec.features.glcm_distance, aggregation=aggregation)
-        values.update({(name, aggregation): value for name, value in features.items()})
-    return values
+    return _by_aggregation(roi.levels, roi.int_mask, roi.n_levels, spec.features.glcm_distance,
+                           spec.aggregations)
 
 
 FAMILY = FamilyDef(

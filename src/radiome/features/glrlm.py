@@ -13,7 +13,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from radiome.features._directions import direction_vectors, is_planar, merged, validated
+from radiome.features._directions import (
+    direction_vectors,
+    features_by_aggregation,
+    is_planar,
+    merged,
+)
 from radiome.features._zones import CountMatrix, count_features, mean_over_slices
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -161,15 +166,32 @@ def glrlm_features(
     (2D), of the whole mask (one direction of 2.5D or 3D), summed when matrices merge. Averages
     run over the non-empty matrices, so slices without voxels contribute nothing.
     """
-    levels, mask = validated(levels, mask, n_levels, aggregation, "GLRLM")
-    planar = is_planar(aggregation)
-    counts = run_length_counts(levels, mask, n_levels=n_levels, planar=planar)
-    per_slice = np.count_nonzero(mask, axis=(1, 2)) if planar else np.array([mask.sum()])
-    n_voxels = np.broadcast_to(per_slice[:, None], counts.shape[:2])
-    matrices = merged(counts, aggregation)
-    voxels = merged(n_voxels, aggregation)
+    values = _by_aggregation(levels, mask, n_levels, [aggregation])
+    return {name: value for (name, _), value in values.items()}
+
+
+def _by_aggregation(
+    levels: np.ndarray, mask: np.ndarray, n_levels: int, aggregations: list[str]
+) -> FeatureValues:
+    """GLRLM features of each aggregation, the matrices counted once per kind (2D or 3D)."""
+
+    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray:
+        return run_length_counts(levels, mask, n_levels=n_levels, planar=planar)
+
+    return features_by_aggregation(levels, mask, n_levels, aggregations, "GLRLM", count,
+                                   _mean_features)
+
+
+def _mean_features(stack: np.ndarray, aggregation: str, mask: np.ndarray) -> dict[str, float]:
+    """Features of one aggregation of an (S, D, N_g, N_r) stack, averaged over its matrices."""
+    if is_planar(aggregation):
+        per_slice = np.count_nonzero(mask, axis=(1, 2))
+    else:
+        per_slice = np.array([np.count_nonzero(mask)])
+    n_voxels = np.broadcast_to(per_slice[:, None], stack.shape[:2])
     per_matrix = []
-    for matrix, n_v in zip(matrices, voxels, strict=True):
+    for matrix, n_v in zip(merged(stack, aggregation), merged(n_voxels, aggregation),
+                           strict=True):
         level, length = np.nonzero(matrix)
         if level.size:
             cells = CountMatrix(level + 1, length + 1, matrix[level, length].astype(np.float64))
@@ -179,12 +201,7 @@ def glrlm_features(
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
-    values: FeatureValues = {}
-    for aggregation in spec.aggregations:
-        features = glrlm_features(roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
-                                  aggregation=aggregation)
-        values.update({(name, aggregation): value for name, value in features.items()})
-    return values
+    return _by_aggregation(roi.levels, roi.int_mask, roi.n_levels, spec.aggregations)
 
 
 FAMILY = FamilyDef(
