@@ -14,7 +14,9 @@ from skimage.feature import graycomatrix, graycoprops
 
 from radiome.errors import FeatureError
 from radiome.features._directions import AGGREGATIONS, direction_vectors
-from radiome.features.glcm import FEATURES, cooccurrence_counts, glcm_features
+from radiome.features.glcm import FAMILY, FEATURES, cooccurrence_counts, glcm_features
+from radiome.features.roi import RoiData
+from radiome.spec import Spec
 
 SPACING = (1.0, 1.0, 1.0)
 
@@ -216,3 +218,23 @@ def test_errors_name_the_culprit():
         glcm_features(levels, mask[:1], SPACING, n_levels=1)
     with pytest.raises(FeatureError, match="GLCM: the mask has no voxel"):
         glcm_features(levels, ~mask, SPACING, n_levels=1)
+
+
+def test_family_adapter_equals_public_function(digital_phantom):
+    """The spec adapter (matrices counted once for all aggregations) gives the same values."""
+    levels, mask = digital_phantom
+    spec = Spec.model_validate({
+        "preprocessing": {"discretisation": {"method": "fixed_bin_size", "bin_width": 1}},
+        "features": {"aggregations": list(AGGREGATIONS), "glcm_distance": 2},
+    })
+    roi = RoiData(image=levels.astype(np.float64), morph_mask=mask, int_mask=mask,
+                  spacing=(2.0, 2.0, 2.0), levels=levels, n_levels=6, unit="a.u.")
+    values = FAMILY.compute(roi, spec)
+    expected = {
+        (name, aggregation): value
+        for aggregation in AGGREGATIONS
+        for name, value in glcm_features(
+            levels, mask, SPACING, n_levels=6, distance=2, aggregation=aggregation
+        ).items()
+    }
+    np.testing.assert_equal(values, expected)

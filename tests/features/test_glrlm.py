@@ -14,7 +14,9 @@ import pytest
 
 from radiome.errors import FeatureError
 from radiome.features._directions import AGGREGATIONS, direction_vectors
-from radiome.features.glrlm import FEATURES, glrlm_features, run_length_counts
+from radiome.features.glrlm import FAMILY, FEATURES, glrlm_features, run_length_counts
+from radiome.features.roi import RoiData
+from radiome.spec import Spec
 
 SPACING = (1.0, 1.0, 1.0)
 
@@ -168,3 +170,23 @@ def test_errors_name_the_culprit():
         glrlm_features(levels, mask, SPACING, n_levels=1, aggregation="2_5d")
     with pytest.raises(FeatureError, match=r"GLRLM: grey levels .* 1..n_levels=1, got 0..1"):
         glrlm_features(levels - np.eye(2, dtype=np.int64), mask, SPACING, n_levels=1)
+
+
+def test_family_adapter_equals_public_function(digital_phantom):
+    """The spec adapter (matrices counted once for all aggregations) gives the same values."""
+    levels, mask = digital_phantom
+    spec = Spec.model_validate({
+        "preprocessing": {"discretisation": {"method": "fixed_bin_size", "bin_width": 1}},
+        "features": {"aggregations": list(AGGREGATIONS)},
+    })
+    roi = RoiData(image=levels.astype(np.float64), morph_mask=mask, int_mask=mask,
+                  spacing=(2.0, 2.0, 2.0), levels=levels, n_levels=6, unit="a.u.")
+    values = FAMILY.compute(roi, spec)
+    expected = {
+        (name, aggregation): value
+        for aggregation in AGGREGATIONS
+        for name, value in glrlm_features(
+            levels, mask, SPACING, n_levels=6, aggregation=aggregation
+        ).items()
+    }
+    np.testing.assert_equal(values, expected)
