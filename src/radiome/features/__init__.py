@@ -9,6 +9,7 @@ from radiome.features import (
     glszm,
     histogram,
     ivh,
+    local_intensity,
     morphology,
     ngldm,
     ngtdm,
@@ -22,8 +23,9 @@ __all__ = ["FAMILIES", "REGISTRY", "FamilyDef", "FeatureDef", "FeatureValues", "
 #: Implemented families in IBSI order, keyed by family prefix.
 FAMILIES: dict[str, FamilyDef] = {
     f.name: f
-    for f in (morphology.FAMILY, stats.FAMILY, histogram.FAMILY, ivh.FAMILY, glcm.FAMILY,
-              glrlm.FAMILY, glszm.FAMILY, gldzm.FAMILY, ngtdm.FAMILY, ngldm.FAMILY)
+    for f in (morphology.FAMILY, local_intensity.FAMILY, stats.FAMILY, histogram.FAMILY,
+              ivh.FAMILY, glcm.FAMILY, glrlm.FAMILY, glszm.FAMILY, gldzm.FAMILY, ngtdm.FAMILY,
+              ngldm.FAMILY)
 }
 
 #: Every registered feature by name.
