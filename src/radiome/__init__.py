@@ -10,7 +10,7 @@ The public API::
 
 from __future__ import annotations
 
-from radiome import ibsi
+from radiome import filters, ibsi
 from radiome.errors import RadiomeError, RadiomeWarning
 from radiome.extract import extract
 from radiome.io import load_mask, load_volume, write_volume
@@ -31,6 +31,7 @@ __all__ = [
     "__version__",
     "default_spec",
     "extract",
+    "filters",
     "ibsi",
     "load_mask",
     "load_spec",

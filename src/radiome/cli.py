@@ -76,6 +76,32 @@ def extract(
     typer.echo(f"{len(table)} feature values written to {out}", err=True)
 
 
+@app.command("filter")
+def filter_image(
+    image: ImageArg,
+    spec: Annotated[Path, typer.Option("--spec", help="Spec with a filters: section.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Response map file (.nii.gz, .nrrd, .mha); with several "
+                     "filters, one file per filter named after it."),
+    ],
+    modality: ModalityOpt = None,
+    series: SeriesOpt = None,
+) -> None:
+    """Write the response map of the spec's filter(s), to look at what a filter does."""
+    from radiome.extract import filter_responses
+    from radiome.io import write_volume
+
+    responses = filter_responses(_load_image(image, modality, series), spec)
+    for name, response in responses.items():
+        target = out
+        if len(responses) > 1:
+            stem = out.name.split(".")[0]
+            target = out.with_name(stem + f"_{name}" + out.name[len(stem):])
+        write_volume(response, target)
+        typer.echo(f"{name}: {target}")
+
+
 @spec_app.command("show")
 def spec_show(
     spec: Annotated[Path | None, typer.Argument(help="Spec YAML (omit for a default).")] = None,

@@ -10,23 +10,43 @@ import pandas as pd
 
 from radiome.errors import FeatureError
 from radiome.features import FAMILIES, FamilyDef, RoiData, unit_of
+from radiome.filters import apply_filter, canonical_name, required_margin_voxels
 from radiome.io import load_mask, load_volume
-from radiome.preprocess import discretised, process, target_mapping
+from radiome.preprocess import discretised, interpolate, process, target_mapping
 from radiome.spec import Spec, load_spec
 from radiome.table import COLUMNS
 from radiome.volume import Mask, Volume
 
-__all__ = ["extract"]
+__all__ = ["extract", "filter_responses"]
 
 #: Radius in mm of the 1 cm³ sphere of the local intensity peak (IBSI 1, family 9ST6).
 _PEAK_RADIUS_MM = (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0) * 10.0
 
 
-def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, int]:
-    """Voxels kept around the ROI so that every requested feature sees what it needs."""
-    if "loc" not in spec.features.families:
-        return (1, 1, 1)
-    return tuple(math.ceil(_PEAK_RADIUS_MM / s) + 1 for s in spacing)  # type: ignore[return-value]
+def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, int] | None:
+    """Voxels kept around the ROI so that every feature and filter sees what it needs.
+
+    None means the whole image (a filter whose response inside the ROI depends on all of it).
+    """
+    margin = [1, 1, 1]
+    families = set(spec.features.families) | set(_filtered_families(spec))
+    if "loc" in families:
+        margin = [math.ceil(_PEAK_RADIUS_MM / s) + 1 for s in spacing]
+    for flt in spec.filters:
+        needed = required_margin_voxels(flt, spacing)
+        if needed is None:
+            return None
+        margin = [max(m, n) for m, n in zip(margin, needed, strict=True)]
+    return tuple(margin)  # type: ignore[return-value]
+
+
+def _filtered_families(spec: Spec) -> list[str]:
+    """Families computed on filter responses (explicit, or those that use intensities)."""
+    if not spec.filters:
+        return []
+    if spec.features.filtered_families is not None:
+        return list(spec.features.filtered_families)
+    return [f for f in spec.features.families if f in FAMILIES and FAMILIES[f].uses_filters]
 
 
 def _family(name: str) -> FamilyDef:
@@ -94,16 +114,57 @@ def extract(
     mask.check_not_empty()
     if case_id is None:
         case_id = _case_id(volume.source)
-    families = [_family(name) for name in spec.features.families]
+    families = [_family(name) for name in spec.features.families] if spec.features.original else []
+    filtered = [_family(name) for name in _filtered_families(spec)]
     target = target_mapping(volume.grid, spec).target
     processed = process(volume, mask, spec, margin=_margin(spec, target.spacing))
-    roi_data = discretised(processed, spec.preprocessing.discretisation)
     rows = []
-    for family in families:
-        rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi, filter_name="")
+    if families:
+        roi_data = discretised(processed, spec.preprocessing.discretisation)
+        for family in families:
+            rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
+                          filter_name="")
+    discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
+    for flt in spec.filters:
+        response = apply_filter(processed.image, processed.spacing, flt)
+        unit = processed.unit if flt.kind == "mean" else "a.u."
+        roi_data = discretised(processed, discretisation, image=response, unit=unit)
+        for family in filtered:
+            rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
+                          filter_name=canonical_name(flt))
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     table["value"] = table["value"].astype(np.float64)
     return table
+
+
+def filter_responses(image: str | Path | Volume, spec: str | Path | dict | Spec) -> dict[str, Volume]:
+    """The response map of every filter of a spec, on the spec's interpolation grid.
+
+    The image is interpolated (and rounded) as the spec says, then filtered as a whole;
+    normalisation, which needs an ROI, is not applied. Keys are the filters' canonical names.
+    """
+    volume = image if isinstance(image, Volume) else load_volume(image)
+    spec = load_spec(spec, modality=volume.modality)
+    if not spec.filters:
+        msg = "the spec lists no filters (add a filters: section)"
+        raise FeatureError(msg)
+    pre = spec.preprocessing
+    mapping = target_mapping(volume.grid, spec)
+    if pre.resampling is None:
+        array = np.asarray(volume.array, dtype=np.float64)
+    else:
+        array = interpolate(volume.array, mapping, (0, 0, 0), mapping.target.shape,
+                            pre.resampling.image_interpolator)
+    if pre.round_intensities:
+        array = np.rint(np.round(array, 6))
+    return {
+        canonical_name(flt): Volume(
+            array=apply_filter(array, mapping.target.spacing, flt), grid=mapping.target,
+            modality=volume.modality, unit=volume.unit if flt.kind == "mean" else "a.u.",
+            source=f"{volume.source} [{canonical_name(flt)}]",
+        )
+        for flt in spec.filters
+    }
 
 
 def _case_id(source: str) -> str:

@@ -21,8 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from radiome.errors import MissingFileError, SpecError, UnreadableFileError
+from radiome.filters.spec import FilterSpec
 
 __all__ = [
+    "DISCRETISED_FAMILIES",
     "FAMILIES",
     "AcquisitionProfile",
     "Discretisation",
@@ -46,6 +48,9 @@ FAMILIES: tuple[str, ...] = ("morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "
 Aggregation = Literal["2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg", "3d_vmrg"]
 Modality = Literal["CT", "MR", "PT"]
 PositiveFloat = Annotated[float, Field(gt=0)]
+
+#: Families computed on discretised grey levels (IBSI 1, table of feature families).
+DISCRETISED_FAMILIES = frozenset({"ih", "cm", "rlm", "szm", "dzm", "ngt", "ngl"})
 
 _AGGREGATIONS_BY_DIMENSIONS: dict[str, list[str]] = {
     "2d": ["2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg"],
@@ -167,7 +172,12 @@ class Preprocessing(_Model):
     round_intensities: bool = False
     normalisation: Normalisation = Normalisation()
     resegmentation: Resegmentation = Resegmentation()
-    discretisation: Discretisation
+    discretisation: Discretisation | None = Field(
+        None, description="for the intensity histogram and texture families (required by them)"
+    )
+    filtered_discretisation: Discretisation | None = Field(
+        None, description="discretisation of filter response maps; default: as discretisation"
+    )
     ivh: IvhDiscretisation = IvhDiscretisation()
 
     @model_validator(mode="after")
@@ -186,6 +196,12 @@ class Features(_Model):
     """Which feature families, texture aggregations and neighbourhood settings."""
 
     families: list[Family] = Field(default_factory=lambda: list(FAMILIES))
+    original: bool = Field(True, description="compute the families on the unfiltered image")
+    filtered_families: list[Family] | None = Field(
+        None,
+        description="families computed on each filter response; default: the families that "
+        "depend on intensities (all but morphology and the intensity-volume histogram)",
+    )
     aggregations: list[Aggregation] | None = Field(
         None, description="texture aggregation methods; default: those of the dimensions"
     )
@@ -196,7 +212,7 @@ class Features(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Features:
-        for key in ("families", "aggregations"):
+        for key in ("families", "filtered_families", "aggregations"):
             values = getattr(self, key) or []
             if len(set(values)) != len(values):
                 msg = f"{key} lists a value twice: {values}"
@@ -213,6 +229,9 @@ class Spec(_Model):
     roi: RoiSelection = RoiSelection()
     preprocessing: Preprocessing
     features: Features = Features()
+    filters: list[FilterSpec] = Field(
+        default_factory=list, description="IBSI 2 filters; features of each response map"
+    )
 
     @model_validator(mode="after")
     def _aggregations_match_dimensions(self) -> Spec:
@@ -225,6 +244,19 @@ class Spec(_Model):
                     "preprocessing.dimensions is 2d"
                 )
                 raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _something_to_compute(self) -> Spec:
+        if not self.features.original and not self.filters:
+            msg = "features.original is false and no filters are given: nothing to compute"
+            raise ValueError(msg)
+        wanted = set(self.features.families) | set(self.features.filtered_families or [])
+        needing = sorted(wanted & DISCRETISED_FAMILIES)
+        if needing and self.preprocessing.discretisation is None:
+            msg = (f"preprocessing.discretisation is required for the families {needing} "
+                   "(fixed_bin_size with bin_width, or fixed_bin_number with bin_count)")
+            raise ValueError(msg)
         return self
 
     @property

@@ -27,8 +27,9 @@ class RoiData:
         Intensity mask (SEFI): the morphological mask after re-segmentation.
     spacing : (3,) float, mm, (z, y, x)
         Voxel size of the grid.
-    levels : (Z, Y, X) int ndarray
-        Discretised grey levels 1..``n_levels`` inside ``int_mask``, 0 elsewhere.
+    levels : (Z, Y, X) int ndarray or None
+        Discretised grey levels 1..``n_levels`` inside ``int_mask``, 0 elsewhere; None when
+        the spec has no discretisation (then no family that needs it is computed).
     n_levels : int
         Number of grey levels N_g of the discretisation (the highest possible level).
     unit : str
@@ -42,7 +43,7 @@ class RoiData:
     morph_mask: np.ndarray
     int_mask: np.ndarray
     spacing: tuple[float, float, float]
-    levels: np.ndarray
+    levels: np.ndarray | None
     n_levels: int
     unit: str
     resegmentation_range: tuple[float | None, float | None] = (None, None)

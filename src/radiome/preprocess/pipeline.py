@@ -152,7 +152,7 @@ def process(
 
 def discretised(
     processed: Processed,
-    discretisation: Discretisation,
+    discretisation: Discretisation | None,
     *,
     image: np.ndarray | None = None,
     unit: str | None = None,
@@ -163,16 +163,18 @@ def discretised(
     ----------
     processed : Processed
         Masks, grid and unit.
-    discretisation : Discretisation
+    discretisation : Discretisation or None
         Fixed bin number or fixed bin size; fixed bin size starts at the re-segmentation
-        range's minimum (else the ROI minimum).
+        range's minimum (else the ROI minimum). None: no grey levels.
     image : (Z, Y, X) float ndarray, optional
         Intensities to use instead of ``processed.image`` (a filter response map).
     unit : str, optional
         Unit of ``image``.
     """
     values = processed.image if image is None else image
-    if discretisation.method == "fixed_bin_number":
+    if discretisation is None:
+        levels, n_levels = None, 0
+    elif discretisation.method == "fixed_bin_number":
         levels, n_levels = discretise_fixed_bin_number(
             values, processed.int_mask, discretisation.bin_count
         )
