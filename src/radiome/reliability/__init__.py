@@ -1,0 +1,31 @@
+"""Reliability: segmentation agreement, ICC and CCC, reliability studies, perturbation robustness.
+
+- :func:`agreement`: Dice, Jaccard, volume difference and surface distances (mm) of two masks.
+- :func:`icc`, :func:`ccc`, :func:`bland_altman`: agreement between repeated measurements.
+- :func:`feature_icc`, :func:`stable_features`: per-feature ICC of a long feature table with
+  subject and repetition columns (test-retest, multi-rater, perturbations) and the stable ones.
+- :func:`perturb`, :func:`estimate_noise`: seeded image/mask perturbations (Zwanenburg 2019).
+- :func:`plot_icc`, :func:`plot_bland_altman`: PNG figures.
+"""
+
+from __future__ import annotations
+
+from radiome.reliability.concordance import ICC_FORMS, bland_altman, ccc, icc
+from radiome.reliability.perturbation import estimate_noise, perturb
+from radiome.reliability.plots import plot_bland_altman, plot_icc
+from radiome.reliability.segmentation import agreement
+from radiome.reliability.study import feature_icc, stable_features
+
+__all__ = [
+    "ICC_FORMS",
+    "agreement",
+    "bland_altman",
+    "ccc",
+    "estimate_noise",
+    "feature_icc",
+    "icc",
+    "perturb",
+    "plot_bland_altman",
+    "plot_icc",
+    "stable_features",
+]
