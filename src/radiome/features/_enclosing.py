@@ -54,8 +54,12 @@ def minimum_bounding_box(points: np.ndarray) -> np.ndarray:
     is never larger than the axis-aligned box) the points are projected on the normal's
     plane and the minimum-area enclosing rectangle of the projection is found exactly by
     rotating calipers (one side is collinear with an edge of the 2D hull, Freeman & Shapira
-    1975). The result is an enclosing box, and the optimum whenever the minimum box has a
-    face flush with a facet; it can otherwise exceed the minimum slightly.
+    1975): Andrew's monotone chain gives the 2D hull and every hull edge direction is
+    tried. Ties in area go to the smaller perimeter, ties in volume to the smaller area.
+    The result is an enclosing box, and the optimum whenever the minimum box has a face
+    flush with a facet; it can otherwise exceed the minimum slightly. On the IBSI digital
+    phantom and CT phantom (configurations A and C) it equals, to 1e-10, the best of 20 000
+    random rotations refined by Nelder-Mead over the rotation vector.
     """
     hull = ConvexHull(points)
     normals = _distinct_directions(np.vstack([np.eye(3), hull.equations[:, :3]]))
@@ -65,19 +69,10 @@ def minimum_bounding_box(points: np.ndarray) -> np.ndarray:
     _rectangles_kernel(
         np.ascontiguousarray(u @ points.T), np.ascontiguousarray(v @ points.T), rectangles
     )
-    best = int(np.lexsort((_box_areas(rectangles, heights), _box_volumes(rectangles, heights)))[0])
-    return np.sort([*rectangles[best], heights[best]])[::-1]
-
-
-def _box_volumes(rectangles: np.ndarray, heights: np.ndarray) -> np.ndarray:
-    """Volumes of boxes with base sides ``rectangles`` (k, 2) and ``heights`` (k,)."""
-    return rectangles[:, 0] * rectangles[:, 1] * heights
-
-
-def _box_areas(rectangles: np.ndarray, heights: np.ndarray) -> np.ndarray:
-    """Surface areas of boxes with base sides ``rectangles`` (k, 2) and ``heights`` (k,)."""
-    w, l = rectangles[:, 0], rectangles[:, 1]
-    return 2.0 * (w * l + (w + l) * heights)
+    w, l = rectangles.T
+    volumes, areas = w * l * heights, 2.0 * (w * l + (w + l) * heights)
+    best = int(np.lexsort((areas, volumes))[0])
+    return np.sort([w[best], l[best], heights[best]])[::-1]
 
 
 def _distinct_directions(normals: np.ndarray) -> np.ndarray:
@@ -98,12 +93,7 @@ def _plane_bases(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @numba.njit(cache=True, nogil=True)
 def _rectangles_kernel(xs, ys, out):
-    """out[k] = sides (short, long) of the minimum-area rectangle around points (xs[k], ys[k]).
-
-    The 2D convex hull by Andrew's monotone chain, then rotating calipers: a side of the
-    minimum rectangle lies on a hull edge (Freeman & Shapira 1975), so every hull edge
-    direction is tried; ties in area go to the smaller perimeter.
-    """
+    """out[k] = sides (short, long) of the least-area rectangle around (xs[k], ys[k])."""
     n_sets, n = xs.shape
     chain = np.empty(2 * n + 1, dtype=np.int64)
     for k in range(n_sets):
@@ -199,6 +189,12 @@ def ellipsoid_area(a: float, b: float, c: float, n_terms: int = 20) -> float:
     stops after ν = 20. (αβ)^ν P_ν(...) is expanded as the polynomial
     sum_k p_νk ((α² + β²)/2)^k (αβ)^(ν-k) (p_νk the power-basis coefficients of P_ν, zero
     unless ν - k is even), which stays finite where αβ = 0 (spheroids, spheres).
+
+    This is the manual's formula, which the IBSI reference values of RDD2 were computed
+    with; it is exact for spheres but its series does not converge to the true ellipsoid
+    area otherwise (measured against Carlson's R_G form, 4π R_G(a²b², b²c², a²c²): +1.4 %
+    for semi-axes 46, 41, 35 mm, +24 % for 2, 2, 1). The known convergent series of this
+    form uses α = sqrt(1 - c²/a²), β = sqrt(1 - c²/b²) instead.
     """
     alpha = math.sqrt(max(0.0, 1.0 - (b / a) ** 2))
     beta = math.sqrt(max(0.0, 1.0 - (c / a) ** 2))

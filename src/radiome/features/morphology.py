@@ -36,7 +36,14 @@ from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
 
-__all__ = ["FAMILY", "FEATURES", "Mesh", "mesh_of", "morphology_features", "spatial_autocorrelation"]
+__all__ = [
+    "FAMILY",
+    "FEATURES",
+    "Mesh",
+    "mesh_of",
+    "morphology_features",
+    "spatial_autocorrelation",
+]
 
 FEATURES = (
     FeatureDef("morph_volume", "RNU0", "morph", "mm^3"),
@@ -141,7 +148,7 @@ def morphology_features(
     - RNU0 volume V; YEKZ N_v,m times the voxel volume; C0JK area A; 2PR5 A/V;
     - SKGS V / (π^(1/2) A^(3/2)); BQWJ 36π V²/A³; KRCK A / (36π V²)^(1/3);
       QCFX (36π V²)^(1/3) / A; 25C7 (A³ / (36π V²))^(1/3) - 1;
-    - KLMA ||mean(X_c) - sum_k X_gl,k X_c,gl,k / sum_k X_gl,k||;
+    - KLMA ||mean(X_c) - sum_k X_gl,k X_c,gl,k / sum_k X_gl,k|| (NaN if sum_k X_gl,k = 0);
     - L0JK max distance between two points of X_vx,convex (the two most distant mesh
       vertices are hull vertices), computed exactly;
     - TDIC 4 sqrt(λ_major), P9VJ 4 sqrt(λ_minor), 7J51 4 sqrt(λ_least), Q3CK
@@ -211,7 +218,8 @@ def _checked(
     if empty:
         msg = f"morphology: {' and '.join(empty)} hold(s) no voxel"
         raise EmptyROIError(msg)
-    return arrays["image"].astype(np.float64), morph, intensity, spacing  # type: ignore[return-value]
+    image = arrays["image"].astype(np.float64)
+    return image, morph, intensity, spacing  # type: ignore[return-value]
 
 
 def _sphere_likeness(volume: float, area: float) -> dict[str, float]:
@@ -235,6 +243,8 @@ def _centres(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarra
 def _centre_of_mass_shift(image, morph_mask, int_mask, spacing) -> float:
     """KLMA: distance from the morphological centroid to the intensity-weighted centroid."""
     weights = image[int_mask]
+    if weights.sum() == 0.0:  # the intensity-weighted centroid is undefined
+        return np.nan
     weighted = weights @ _centres(int_mask, spacing) / weights.sum()
     return float(np.linalg.norm(_centres(morph_mask, spacing).mean(axis=0) - weighted))
 
@@ -310,7 +320,8 @@ def spatial_autocorrelation(
     All pairs are used (MIRP samples them at random by default). The pair sums are
     correlations with the kernel K(r) = 1/||r|| (K(0) = 0) on the mask's bounding box,
     evaluated by FFT: with m the mask indicator and a zero outside the mask,
-    W = m·(K∗m), sum w_ij a_i a_j = a·(K∗a) and sum w_ij (a_i - a_j)² = 2 a²·(K∗m) - 2 a·(K∗a).
+    W = m·(K∗m), sum w_ij a_i a_j = a·(K∗a) and
+    sum w_ij (a_i - a_j)² = 2 a²·(K∗m) - 2 a·(K∗a).
     The result equals the pairwise sums up to floating-point rounding (relative ~1e-12).
     For a bounding box of B voxels the time is O(B log B) and the memory a few hundred
     bytes per voxel of B (the FFTs run on a grid of about 8B voxels).
