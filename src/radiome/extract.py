@@ -10,6 +10,7 @@ import pandas as pd
 
 from radiome.errors import FeatureError
 from radiome.features import FAMILIES, FamilyDef, RoiData, unit_of
+from radiome.features.local_intensity import PEAK_RADIUS_MM
 from radiome.filters import apply_filter, canonical_name, required_margin_voxels
 from radiome.io import load_mask, load_volume
 from radiome.preprocess import discretised, interpolate, process, target_mapping
@@ -18,9 +19,6 @@ from radiome.table import COLUMNS
 from radiome.volume import Mask, Volume
 
 __all__ = ["extract", "filter_responses"]
-
-#: Radius in mm of the 1 cm³ sphere of the local intensity peak (IBSI 1, family 9ST6).
-_PEAK_RADIUS_MM = (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0) * 10.0
 
 
 def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, int] | None:
@@ -31,7 +29,7 @@ def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, 
     margin = [1, 1, 1]
     families = set(spec.features.families) | set(_filtered_families(spec))
     if "loc" in families:
-        margin = [math.ceil(_PEAK_RADIUS_MM / s) + 1 for s in spacing]
+        margin = [math.ceil(PEAK_RADIUS_MM / s) + 1 for s in spacing]
     for flt in spec.filters:
         needed = required_margin_voxels(flt, spacing)
         if needed is None:
