@@ -130,3 +130,24 @@ def test_matches_rule():
     assert matches(13.4 + 1.1, 13.4, 1.1)
     assert not matches(13.4 + 1.2, 13.4, 1.1)
     assert not matches(math.nan, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("config", ["C", "D", "E"])
+def test_configs_c_d_e_produce_every_3d_feature(config, shared_data):
+    """C, D and E are checked elsewhere against reference values not in this repository; here
+    they must run end to end and give every registered feature in 3D, all finite."""
+    base = shared_data / "ibsi1" / "ct_phantom" / "nifti"
+    table = radiome.extract(base / "phantom.nii.gz", base / "mask.nii.gz",
+                            spec=SPECS / f"config_{config}.yaml")
+    expected = set()
+    for family in FAMILIES.values():
+        aggregations = [""]
+        if family.name in ("cm", "rlm"):
+            aggregations = ["3d_avg", "3d_vmrg"]
+        elif family.texture or family.name in ("szm", "dzm", "ngt", "ngl"):
+            aggregations = ["3d"]
+        expected |= {(f.name, a) for f in family.features for a in aggregations}
+    got = set(zip(table["feature"], table["aggregation"], strict=True))
+    assert got == expected
+    assert table["value"].notna().all()
+    assert len(table) == 215
