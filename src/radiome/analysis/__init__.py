@@ -22,6 +22,7 @@ __all__ = [
     "ComBat",
     "ReliabilityFilter",
     "SavedModel",
+    "anova_f",
     "auc_delong",
     "calibration_plot",
     "classification_metrics",
@@ -59,7 +60,7 @@ __all__ = [
 
 _MODULES = {
     "harmonize": ("ComBat",),
-    "selection": ("ReliabilityFilter", "stable_features"),
+    "selection": ("ReliabilityFilter", "anova_f", "stable_features"),
     "pipeline": ("BiomarkerPipeline", "default_pipeline"),
     "validation": ("CVResult", "default_times", "nested_cv"),
     "diagnostic": ("auc_delong", "classification_metrics", "delong_test", "youden_threshold"),

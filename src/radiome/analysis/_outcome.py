@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 from radiome.errors import AnalysisError
 
@@ -49,11 +50,10 @@ def split_survival(y) -> tuple[np.ndarray, np.ndarray]:
 def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
     """(classes, 0/1 int labels) of a binary outcome; the positive class is ``classes[1]``."""
     y = np.asarray(y)
-    if y.ndim != 1:
-        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1:
+    if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
         msg = f"binary outcome must be 1-D, got shape {y.shape}"
         raise AnalysisError(msg)
+    y = column_or_1d(y, warn=True)
     if y.dtype.kind == "f" and np.isnan(y).any():
         msg = "binary outcome has missing values"
         raise AnalysisError(msg)

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import ParameterGrid, StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from radiome.analysis._outcome import binary_labels, is_survival, split_survival
 from radiome.analysis.diagnostic import fast_auc, youden_threshold
@@ -71,6 +72,8 @@ class BiomarkerPipeline(BaseEstimator):
     per inner training fold and shared by all grid points, which is the same as refitting them
     per grid point; this is why only ``selector__`` and ``model__`` parameters can be tuned.
     A selector ``k`` above the number of available features is lowered to that number.
+    ``fit`` runs BLAS single-threaded: its many tiny fits are several times faster so, and
+    parallelism belongs to the outer folds (``nested_cv(n_jobs=...)``).
     """
 
     def __init__(
@@ -108,6 +111,9 @@ class BiomarkerPipeline(BaseEstimator):
         groups : (n_samples,) array-like, optional
             Patient of each row (rows = lesions): inner folds keep a patient's rows together.
         """
+        if y is None:
+            msg = f"{type(self).__name__} requires y to be passed, but the target y is None"
+            raise AnalysisError(msg)
         X = validate_data(self, X, dtype=np.float64)
         self.task_ = "survival" if is_survival(y) else "binary"
         if self.task_ == "survival":
@@ -122,17 +128,18 @@ class BiomarkerPipeline(BaseEstimator):
         target = y if self.task_ == "survival" else strata
         grid = self._grid()
         oof = None
-        if self.inner_splits and (len(grid) > 1 or self.task_ == "binary"):
-            scores, oof = self._inner_cv(X, names, target, strata, grid, batch, covariates, groups)
-        else:
-            scores = np.full(len(grid), np.nan)
-        best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.inner_splits and (len(grid) > 1 or self.task_ == "binary"):
+                scores, oof = self._inner_cv(X, names, target, strata, grid, batch, covariates, groups)
+            else:
+                scores = np.full(len(grid), np.nan)
+            best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
+            self.front_, xt, self.features_used_ = _fit_front(
+                self._front(), X, names, target, batch, covariates
+            )
+            self.selector_, self.model_ = _fit_tail(self.selector, self._model(), grid[best], xt, target)
         self.cv_results_ = pd.DataFrame({"params": grid, "score": scores})
         self.best_params_ = grid[best]
-        self.front_, xt, self.features_used_ = _fit_front(
-            self._front(), X, names, target, batch, covariates
-        )
-        self.selector_, self.model_ = _fit_tail(self.selector, self._model(), grid[best], xt, target)
         if self.task_ == "survival":
             self.risk_cutoff_ = float(np.median(self.model_.predict(self._tail_input(xt))))
         else:
@@ -212,11 +219,11 @@ class BiomarkerPipeline(BaseEstimator):
         splitter = _splitter(self.inner_splits, strata, groups, self.random_state)
         oof = np.full((len(grid), X.shape[0]), np.nan)
         for train, test in splitter.split(X, strata, groups):
-            front, xt, kept = _fit_front(
+            front, xt, _ = _fit_front(
                 self._front(), X[train], names, _take(target, train),
                 _take(batch, train), _take(covariates, train),
             )
-            xv, _ = _apply_front(front, X[test], kept, _take(batch, test), _take(covariates, test))
+            xv, _ = _apply_front(front, X[test], names, _take(batch, test), _take(covariates, test))
             for g, point in enumerate(_feasible(grid, xt.shape[1])):
                 selector, model = _fit_tail(self.selector, self._model(), point, xt, _take(target, train))
                 oof[g, test] = _risk(selector, model, xv, self.task_ == "survival")
@@ -396,12 +403,14 @@ def default_pipeline(
         "random_state": random_state,
     }
     if task == "binary":
-        from sklearn.feature_selection import SelectKBest, f_classif
+        from sklearn.feature_selection import SelectKBest
         from sklearn.linear_model import LogisticRegression
+
+        from radiome.analysis.selection import anova_f
 
         return BiomarkerPipeline(
             **common,
-            selector=SelectKBest(f_classif),
+            selector=SelectKBest(anova_f),
             model=LogisticRegression(max_iter=1000),
             param_grid={"selector__k": [4, 8, 16, 32, 64], "model__C": [0.01, 0.1, 1.0]},
         )

@@ -20,9 +20,27 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from radiome.errors import AnalysisError, AnalysisWarning
 
-__all__ = ["ReliabilityFilter", "stable_features"]
+__all__ = ["ReliabilityFilter", "anova_f", "stable_features"]
 
 _ICC_COLUMNS = ("feature", "icc", "ci_low", "ci_high")
+
+
+def anova_f(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """(F, p) of scikit-learn's ``f_classif``, with features constant in ``X`` scored F=0, p=1.
+
+    A feature can be constant within a training fold (few distinct values); ``f_classif`` would
+    return NaN and warn. A feature constant within each class but not overall keeps F = inf.
+    For ``SelectKBest(anova_f)``.
+    """
+    from sklearn.feature_selection import f_classif
+
+    X = np.asarray(X, dtype=np.float64)
+    varying = np.ptp(X, axis=0) > 0
+    f, p = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    if varying.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f[varying], p[varying] = f_classif(X[:, varying], y)
+    return f, p
 
 
 def stable_features(
