@@ -57,7 +57,7 @@ def test_extract_writes_the_long_table(capsys, tmp_path, phantom, spec_file):
 def test_extract_parquet_and_stdout(capsys, tmp_path, phantom, spec_file):
     out = tmp_path / "features.parquet"
     assert _run(capsys, "extract", *phantom, "--spec", spec_file, "-o", out)[0] == 0
-    assert len(pd.read_parquet(out)) == 20
+    assert len(pd.read_parquet(out)) == 29 + 18  # morphology + intensity statistics
     code, stdout, _ = _run(capsys, "extract", *phantom, "--spec", spec_file)
     assert code == 0 and stdout.startswith("case_id,roi,filter,family,feature")
 

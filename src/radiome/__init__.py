@@ -6,39 +6,55 @@ The public API::
     volume = radiome.load_volume("ct_folder/")            # or .nii.gz / .nrrd / .mha
     mask = radiome.load_mask("rtstruct.dcm", roi="GTV-1", reference=volume)
     table = radiome.extract(volume, mask, spec="specs/ibsi1/config_C.yaml")
+
+Names are imported on first use, so ``import radiome`` (and ``radiome --help``) stays fast.
 """
 
 from __future__ import annotations
 
-from radiome import filters, ibsi
-from radiome.errors import RadiomeError, RadiomeWarning
-from radiome.extract import extract
-from radiome.io import load_mask, load_volume, write_volume
-from radiome.spec import Spec, default_spec, load_spec, spec_hash
-from radiome.table import read_table, to_wide, write_table
-from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume
+from typing import TYPE_CHECKING
+
+from radiome._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AcquisitionMetadata",
-    "Grid",
-    "Mask",
-    "RadiomeError",
-    "RadiomeWarning",
-    "Spec",
-    "Volume",
-    "__version__",
-    "default_spec",
-    "extract",
-    "filters",
-    "ibsi",
-    "load_mask",
-    "load_spec",
-    "load_volume",
-    "read_table",
-    "spec_hash",
-    "to_wide",
-    "write_table",
-    "write_volume",
-]
+#: Public name -> module that defines it (submodules map to themselves).
+_EXPORTS = {
+    "AcquisitionMetadata": "radiome.volume",
+    "Grid": "radiome.volume",
+    "Mask": "radiome.volume",
+    "Volume": "radiome.volume",
+    "RadiomeError": "radiome.errors",
+    "RadiomeWarning": "radiome.errors",
+    "Spec": "radiome.spec",
+    "default_spec": "radiome.spec",
+    "load_spec": "radiome.spec",
+    "spec_hash": "radiome.spec",
+    "extract": "radiome.extraction",
+    "filter_responses": "radiome.extraction",
+    "load_mask": "radiome.io",
+    "load_volume": "radiome.io",
+    "write_volume": "radiome.io",
+    "read_table": "radiome.table",
+    "to_wide": "radiome.table",
+    "write_table": "radiome.table",
+    "analysis": "radiome.analysis",
+    "cohort": "radiome.cohort",
+    "filters": "radiome.filters",
+    "ibsi": "radiome.ibsi",
+    "reliability": "radiome.reliability",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+
+if TYPE_CHECKING:
+    from radiome import analysis, cohort, filters, ibsi, reliability
+    from radiome.errors import RadiomeError, RadiomeWarning
+    from radiome.extraction import extract, filter_responses
+    from radiome.io import load_mask, load_volume, write_volume
+    from radiome.spec import Spec, default_spec, load_spec, spec_hash
+    from radiome.table import read_table, to_wide, write_table
+    from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from radiome.reliability.cli import app as _reliability_app
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(
@@ -89,7 +91,7 @@ def filter_image(
     series: SeriesOpt = None,
 ) -> None:
     """Write the response map of the spec's filter(s), to look at what a filter does."""
-    from radiome.extract import filter_responses
+    from radiome.extraction import filter_responses
     from radiome.io import write_volume
 
     responses = filter_responses(_load_image(image, modality, series), spec)
@@ -338,6 +340,9 @@ def export(
         table = to_wide(table, index=["case_id", "roi", "spec_hash"]).reset_index()
     write_table(table, out)
     typer.echo(f"{len(table)} row(s) written to {out}", err=True)
+
+
+app.registered_commands.extend(_reliability_app.registered_commands)
 
 
 def main(argv: list[str] | None = None) -> int:

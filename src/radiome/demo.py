@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from radiome.extract import extract
+from radiome.extraction import extract
 from radiome.io import load_volume
 from radiome.synthetic import lesion_params, write_cohort
 from radiome.table import to_wide, write_table

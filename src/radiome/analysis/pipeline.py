@@ -56,7 +56,8 @@ class BiomarkerPipeline(BaseEstimator):
     best_params_ : dict
         Chosen grid point.
     cv_results_ : DataFrame
-        Inner-CV score (pooled out-of-fold AUC, or Harrell's C for survival) of every grid point.
+        Inner-CV score (pooled out-of-fold AUC, or Harrell's C for survival) of every grid point;
+        NaN for a point whose fit failed numerically in an inner fold.
     threshold_ : float
         Binary: Youden threshold on the inner out-of-fold probabilities of the chosen point.
     risk_cutoff_ : float
@@ -133,7 +134,7 @@ class BiomarkerPipeline(BaseEstimator):
                 scores, oof = self._inner_cv(X, names, target, strata, grid, batch, covariates, groups)
             else:
                 scores = np.full(len(grid), np.nan)
-            best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0
+            best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0  # none: 1 point
             self.front_, xt, self.features_used_ = _fit_front(
                 self._front(), X, names, target, batch, covariates
             )
@@ -213,7 +214,12 @@ class BiomarkerPipeline(BaseEstimator):
         return grid
 
     def _inner_cv(self, X, names, target, strata, grid, batch, covariates, groups):
-        """(score per grid point, (n_points, n) out-of-fold risks) of the inner CV."""
+        """(score per grid point, (n_points, n) out-of-fold risks) of the inner CV.
+
+        A grid point whose fit fails numerically (``ArithmeticError``, e.g. an elastic-net Cox
+        model with too small a penalty) in any inner fold gets no score and cannot be chosen,
+        like scikit-learn's ``GridSearchCV(error_score=...)``.
+        """
         from radiome.analysis.survival import harrell_c
 
         splitter = _splitter(self.inner_splits, strata, groups, self.random_state)
@@ -225,12 +231,20 @@ class BiomarkerPipeline(BaseEstimator):
             )
             xv, _ = _apply_front(front, X[test], names, _take(batch, test), _take(covariates, test))
             for g, point in enumerate(_feasible(grid, xt.shape[1])):
-                selector, model = _fit_tail(self.selector, self._model(), point, xt, _take(target, train))
+                try:
+                    selector, model = _fit_tail(self.selector, self._model(), point, xt, _take(target, train))
+                except ArithmeticError:
+                    continue
                 oof[g, test] = _risk(selector, model, xv, self.task_ == "survival")
+        ok = np.isfinite(oof).all(axis=1)
+        if not ok.any():
+            msg = f"every grid point failed numerically in the inner CV ({grid}); use larger penalties"
+            raise AnalysisError(msg)
+        scores = np.full(len(grid), np.nan)
         if self.task_ == "survival":
-            scores = np.array([harrell_c(target, r) for r in oof])
+            scores[ok] = [harrell_c(target, r) for r in oof[ok]]
         else:
-            scores = np.atleast_1d(fast_auc(strata, oof))
+            scores[ok] = np.atleast_1d(fast_auc(strata, oof[ok]))
         return scores, oof
 
     def _front_transform(self, X, batch, covariates) -> np.ndarray:

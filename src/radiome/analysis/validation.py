@@ -18,7 +18,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from radiome.analysis._bootstrap import bootstrap_ci
-from radiome.analysis._outcome import binary_labels, is_survival, split_survival
+from radiome.analysis._outcome import binary_labels, is_survival, split_survival, survival_array
 from radiome.analysis.diagnostic import fast_auc
 from radiome.analysis.pipeline import _take, outer_splits
 from radiome.errors import AnalysisError
@@ -190,10 +190,9 @@ def nested_cv(
     """
     survival = is_survival(y)
     if survival:
-        event, _ = split_survival(y)
-        strata = event.astype(int)
-        times = default_times(y) if times is None else np.asarray(times, dtype=np.float64)
-        target = y
+        target = survival_array(*split_survival(y))
+        strata = target["event"].astype(int)
+        times = default_times(target) if times is None else np.asarray(times, dtype=np.float64)
     else:
         _, strata = binary_labels(y)
         target = strata

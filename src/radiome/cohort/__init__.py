@@ -6,7 +6,13 @@ from radiome.cohort.conformance import Conformance, check_conformance
 from radiome.cohort.discover import Discovery, discover
 from radiome.cohort.manifest import ManifestError, read_manifest
 from radiome.cohort.privacy import load_key, pseudonym
-from radiome.cohort.runner import BatchSummary, input_hash, run_batch, run_case
+from radiome.cohort.runner import (
+    BatchSummary,
+    input_hash,
+    run_batch,
+    run_case,
+    run_perturbed_case,
+)
 from radiome.cohort.store import CaseRecord, FeatureStore, StoreError
 
 __all__ = [
@@ -25,4 +31,5 @@ __all__ = [
     "read_manifest",
     "run_batch",
     "run_case",
+    "run_perturbed_case",
 ]

@@ -29,9 +29,17 @@ from radiome.errors import MissingFileError, RadiomeError
 from radiome.io import load_mask, load_volume
 from radiome.io.dicom import is_dicom_file
 from radiome.spec import Spec
-from radiome.volume import AcquisitionMetadata, Volume
+from radiome.volume import AcquisitionMetadata, Mask, Volume
 
-__all__ = ["BatchSummary", "CaseOutcome", "file_hash", "input_hash", "run_batch", "run_case"]
+__all__ = [
+    "BatchSummary",
+    "CaseOutcome",
+    "file_hash",
+    "input_hash",
+    "run_batch",
+    "run_case",
+    "run_perturbed_case",
+]
 
 _CHUNK = 1 << 20
 
@@ -69,14 +77,14 @@ def _is_series_member(path: Path) -> bool:
 
 @dataclass
 class CaseOutcome:
-    """What a worker returns for one case."""
+    """What a worker returns for one case (several records: its perturbed versions)."""
 
     case_id: str
     roi: str
     status: str  # "done", "unchanged", "nonconformant" or "failed"
     stage: str = ""
     message: str = ""
-    record: CaseRecord | None = None
+    records: tuple[CaseRecord, ...] = ()
 
 
 def _store_metadata(meta: AcquisitionMetadata) -> dict[str, Any]:
@@ -94,50 +102,114 @@ def _metadata(volume: Volume) -> AcquisitionMetadata:
     return meta
 
 
+def _guarded(case_id: str, roi: str, work: Callable[[list[str]], CaseOutcome]) -> CaseOutcome:
+    """Run ``work`` with a stage tracker; any error becomes a failed outcome with its stage."""
+    stage = ["read inputs"]
+    try:
+        return work(stage)
+    except RadiomeError as exc:
+        return CaseOutcome(case_id, roi, "failed", stage[0], str(exc))
+    except OSError as exc:
+        return CaseOutcome(case_id, roi, "failed", stage[0],
+                           f"{exc.filename or ''}: {exc.strerror or exc}")
+    except Exception as exc:  # a bug must not stop the batch; the case records it
+        return CaseOutcome(case_id, roi, "failed", stage[0],
+                           f"internal error {type(exc).__name__}: {exc}")
+
+
+def _load(row: dict[str, str], spec: Spec, stage: list[str]) -> tuple[Volume, Mask]:
+    stage[0] = "read image"
+    volume = load_volume(row["image"], modality=row.get("modality") or None)
+    stage[0] = "read mask"
+    roi = row.get("roi", "")
+    return volume, load_mask(row["mask"], roi=roi or spec.roi.name, reference=volume)
+
+
+def _record(row: dict[str, str], spec: Spec, hashes: tuple[str, str, str], table: pd.DataFrame,
+            meta: AcquisitionMetadata, conformance: Conformance, seconds: float,
+            perturbation: str = "") -> CaseRecord:
+    return CaseRecord(
+        case_id=row["case_id"], roi=row.get("roi", ""), spec_hash=spec.hash,
+        input_hash=hashes[2], image_hash=hashes[0], mask_hash=hashes[1], table=table,
+        acquisition=_store_metadata(meta), conformance=conformance.status,
+        conformance_reasons=conformance.text(), seconds=seconds,
+        labels={c: row.get(c) or None for c in ("patient", "timepoint", "rater", "site",
+                                                "modality")},
+        perturbation=perturbation,
+    )
+
+
+def _hashes(row: dict[str, str], *salt: object) -> tuple[str, str, str]:
+    """Image, mask and combined input hash of a row (``salt``: what else defines the result)."""
+    for what in ("image", "mask"):
+        if not row[what] or not Path(row[what]).exists():
+            msg = f"{row[what] or '(empty path)'}: {what} does not exist"
+            raise MissingFileError(msg)
+    image_hash, mask_hash = input_hash(row["image"]), input_hash(row["mask"])
+    text = ":".join([image_hash, mask_hash, row.get("roi", ""), *map(str, salt)])
+    return image_hash, mask_hash, hashlib.sha256(text.encode()).hexdigest()
+
+
 def run_case(row: dict[str, str], spec: Spec, stored_hash: str | None,
              strict: bool = False) -> CaseOutcome:
     """Process one manifest row (runs on a worker; never raises for bad input)."""
-    from radiome.extract import extract
+    from radiome.extraction import extract
 
     case_id, roi = row["case_id"], row.get("roi", "")
-    stage = "read inputs"
-    try:
-        for what in ("image", "mask"):
-            if not row[what] or not Path(row[what]).exists():
-                msg = f"{row[what] or '(empty path)'}: {what} does not exist"
-                raise MissingFileError(msg)
-        image_hash, mask_hash = input_hash(row["image"]), input_hash(row["mask"])
-        combined = hashlib.sha256(f"{image_hash}:{mask_hash}:{roi}".encode()).hexdigest()
-        if stored_hash == combined:
+
+    def work(stage: list[str]) -> CaseOutcome:
+        hashes = _hashes(row)
+        if stored_hash == hashes[2]:
             return CaseOutcome(case_id, roi, "unchanged")
         start = time.perf_counter()
-        stage = "read image"
-        volume = load_volume(row["image"], modality=row.get("modality") or None)
-        stage = "read mask"
-        mask = load_mask(row["mask"], roi=roi or spec.roi.name, reference=volume)
-        stage = "conformance"
+        volume, mask = _load(row, spec, stage)
+        stage[0] = "conformance"
         meta = _metadata(volume)
-        conformance: Conformance = check_conformance(spec.acquisition, meta)
+        conformance = check_conformance(spec.acquisition, meta)
         if strict and conformance.status == "fail":
-            return CaseOutcome(case_id, roi, "nonconformant", stage, conformance.text())
-        stage = "extract"
+            return CaseOutcome(case_id, roi, "nonconformant", stage[0], conformance.text())
+        stage[0] = "extract"
         table = extract(volume, mask, spec=spec, case_id=case_id)
-    except RadiomeError as exc:
-        return CaseOutcome(case_id, roi, "failed", stage, str(exc))
-    except OSError as exc:
-        return CaseOutcome(case_id, roi, "failed", stage, f"{exc.filename or ''}: {exc.strerror or exc}")
-    except Exception as exc:  # a bug must not stop the batch; the case records it
-        return CaseOutcome(case_id, roi, "failed", stage,
-                           f"internal error {type(exc).__name__}: {exc}")
-    record = CaseRecord(
-        case_id=case_id, roi=roi, spec_hash=spec.hash, input_hash=combined,
-        image_hash=image_hash, mask_hash=mask_hash, table=table,
-        acquisition=_store_metadata(meta), conformance=conformance.status,
-        conformance_reasons=conformance.text(), seconds=time.perf_counter() - start,
-        labels={c: row.get(c) or None for c in ("patient", "timepoint", "rater", "site",
-                                                "modality")},
-    )
-    return CaseOutcome(case_id, roi, "done", record=record)
+        record = _record(row, spec, hashes, table, meta, conformance,
+                         time.perf_counter() - start)
+        return CaseOutcome(case_id, roi, "done", records=(record,))
+
+    return _guarded(case_id, roi, work)
+
+
+def run_perturbed_case(row: dict[str, str], spec: Spec, stored_hash: str | None,
+                       strict: bool = False, *, n: int = 10, seed: int = 0) -> CaseOutcome:
+    """Extract ``n`` seeded perturbed versions of one manifest row (Zwanenburg et al. 2019).
+
+    Every version is a record of the same case and ROI with ``perturbation`` ``p000``,
+    ``p001``...; see :func:`radiome.reliability.perturb` for what is perturbed.
+    """
+    from radiome.extraction import extract
+    from radiome.reliability import perturb
+
+    case_id, roi = row["case_id"], row.get("roi", "")
+
+    def work(stage: list[str]) -> CaseOutcome:
+        hashes = _hashes(row, "perturb", n, seed)
+        if stored_hash == hashes[2]:
+            return CaseOutcome(case_id, roi, "unchanged")
+        volume, mask = _load(row, spec, stage)
+        stage[0] = "conformance"
+        meta = _metadata(volume)
+        conformance = check_conformance(spec.acquisition, meta)
+        if strict and conformance.status == "fail":
+            return CaseOutcome(case_id, roi, "nonconformant", stage[0], conformance.text())
+        records = []
+        for version, version_mask, description in perturb(volume, mask, n=n, seed=seed):
+            stage[0] = "perturb and extract"
+            start = time.perf_counter()
+            table = extract(version, version_mask, spec=spec, case_id=case_id)
+            records.append(_record(row, spec, hashes, table, meta, conformance,
+                                   time.perf_counter() - start,
+                                   perturbation=description["perturbation"]))
+        return CaseOutcome(case_id, roi, "done", records=tuple(records))
+
+    return _guarded(case_id, roi, work)
 
 
 @dataclass
@@ -190,6 +262,7 @@ def run_batch(
     manifest_name: str = "",
     on_progress: Callable[[BatchSummary, CaseOutcome], None] | None = None,
     task: Callable[..., CaseOutcome] = run_case,
+    perturbed: bool = False,
 ) -> BatchSummary:
     """Extract every manifest row in parallel and store the results.
 
@@ -211,6 +284,9 @@ def run_batch(
         Called after each case with the running summary and the case's outcome.
     task : callable
         What a worker runs per row (default :func:`run_case`, same signature).
+    perturbed : bool
+        The task writes perturbed versions (``functools.partial(run_perturbed_case, n=...)``):
+        resume against the stored perturbation study, not the plain cases.
     """
     from radiome import __version__
 
@@ -218,7 +294,7 @@ def run_batch(
     started = time.perf_counter()
     run_id = store.start_run(spec.model_dump(mode="json"), spec.hash, manifest_name, __version__)
     summary = BatchSummary(run_id=run_id, total=len(manifest))
-    stored = store.stored_inputs(spec.hash)
+    stored = store.stored_inputs(spec.hash, perturbed=perturbed)
     client, cluster = _client(workers, scheduler)
     try:
         spec_future = client.scatter(spec, broadcast=True)
@@ -237,7 +313,7 @@ def run_batch(
             except Exception as exc:  # KilledWorker, lost connection: the case records it
                 outcome = CaseOutcome(case_id, roi, "failed", "worker",
                                       f"{type(exc).__name__}: {exc}")
-            _record(store, run_id, spec.hash, outcome, summary)
+            _store_outcome(store, run_id, spec.hash, outcome, summary)
             if on_progress is not None:
                 on_progress(summary, outcome)
             future.release()
@@ -250,10 +326,10 @@ def run_batch(
     return summary
 
 
-def _record(store: FeatureStore, run_id: int, spec_hash: str, outcome: CaseOutcome,
-            summary: BatchSummary) -> None:
+def _store_outcome(store: FeatureStore, run_id: int, spec_hash: str, outcome: CaseOutcome,
+                   summary: BatchSummary) -> None:
     if outcome.status == "done":
-        store.write_case(run_id, outcome.record)
+        store.write_case(run_id, *outcome.records)
         summary.done += 1
     elif outcome.status == "unchanged":
         summary.unchanged += 1

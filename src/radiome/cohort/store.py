@@ -80,12 +80,13 @@ cases = Table(
     Column("rater", String(255)),
     Column("site", String(255)),
     Column("modality", String(16)),
+    Column("perturbation", String(32), nullable=False, default=""),
     Column("acquisition", JSON),
     Column("conformance", String(8)),
     Column("conformance_reasons", Text),
     Column("seconds", Float),
     Column("stored_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("case_id", "roi", "spec_hash", name="uq_case_roi_spec"),
+    UniqueConstraint("case_id", "roi", "spec_hash", "perturbation", name="uq_case_roi_spec"),
     Index("ix_cases_spec_case", "spec_hash", "case_id"),
 )
 
@@ -155,6 +156,22 @@ class CaseRecord:
     conformance_reasons: str = ""
     seconds: float = 0.0
     labels: dict[str, str | None] = field(default_factory=dict)
+    perturbation: str = ""
+
+
+def _versions(perturbed: bool) -> Any:
+    """Condition selecting the perturbed versions of cases, or the plain cases."""
+    return cases.c.perturbation != "" if perturbed else cases.c.perturbation == ""
+
+
+def _feature_rows(case_pk: int, table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"case_pk": case_pk, "filter": f or "", "family": fam, "feature": name,
+         "ibsi_code": code, "aggregation": agg or "", "value": float(v), "unit": unit or ""}
+        for f, fam, name, code, agg, v, unit in zip(
+            table["filter"], table["family"], table["feature"], table["ibsi_code"],
+            table["aggregation"], table["value"], table["unit"], strict=True)
+    ]
 
 
 def _now() -> dt.datetime:
@@ -220,43 +237,49 @@ class FeatureStore:
             return pd.read_sql(select(runs).order_by(runs.c.id), conn)
 
     # -- cases ----------------------------------------------------------------------------
-    def stored_inputs(self, spec_hash: str) -> dict[tuple[str, str], str]:
-        """Input hash of every case stored for a spec, keyed by (case_id, roi)."""
+    def stored_inputs(self, spec_hash: str, *, perturbed: bool = False) -> dict[tuple[str, str], str]:
+        """Input hash of every case stored for a spec, keyed by (case_id, roi).
+
+        With ``perturbed``, the cases of a perturbation study (all versions of a case share
+        one input hash) instead of the plain ones.
+        """
+        kind = _versions(perturbed)
         query = select(cases.c.case_id, cases.c.roi, cases.c.input_hash).where(
-            cases.c.spec_hash == spec_hash)
+            (cases.c.spec_hash == spec_hash) & kind)
         with self.engine.connect() as conn:
             return {(c, r): h for c, r, h in conn.execute(query)}
 
-    def write_case(self, run_id: int, record: CaseRecord) -> None:
-        """Store one case and its features in one transaction (replacing an older version)."""
-        key = (cases.c.case_id == record.case_id) & (cases.c.roi == record.roi) & (
-            cases.c.spec_hash == record.spec_hash)
-        rows = [
-            {"filter": f or "", "family": fam, "feature": name, "ibsi_code": code,
-             "aggregation": agg or "", "value": float(v), "unit": unit or ""}
-            for f, fam, name, code, agg, v, unit in zip(
-                record.table["filter"], record.table["family"], record.table["feature"],
-                record.table["ibsi_code"], record.table["aggregation"], record.table["value"],
-                record.table["unit"], strict=True)
-        ]
+    def write_case(self, run_id: int, *records: CaseRecord) -> None:
+        """Store one case in one transaction, replacing an older version of it.
+
+        Several records are the perturbed versions of one case (same case_id and roi,
+        different ``perturbation``): they replace every stored version together.
+        """
+        first = records[0]
+        kind = _versions(bool(first.perturbation))
+        key = (cases.c.case_id == first.case_id) & (cases.c.roi == first.roi) & (
+            cases.c.spec_hash == first.spec_hash) & kind
         with self.engine.begin() as conn:
             old = conn.execute(select(cases.c.id).where(key)).scalars().all()
             if old:
                 conn.execute(delete(features).where(features.c.case_pk.in_(old)))
                 conn.execute(delete(cases).where(cases.c.id.in_(old)))
-            pk = conn.execute(insert(cases).values(
-                run_id=run_id, case_id=record.case_id, roi=record.roi,
-                spec_hash=record.spec_hash, input_hash=record.input_hash,
-                image_hash=record.image_hash, mask_hash=record.mask_hash,
-                acquisition=record.acquisition, conformance=record.conformance,
-                conformance_reasons=record.conformance_reasons, seconds=record.seconds,
-                stored_at=_now(), **{c: record.labels.get(c) for c in _CASE_COLUMNS},
-            )).inserted_primary_key[0]
-            if rows:
-                conn.execute(insert(features), [{"case_pk": pk, **r} for r in rows])
+            for record in records:
+                pk = conn.execute(insert(cases).values(
+                    run_id=run_id, case_id=record.case_id, roi=record.roi,
+                    spec_hash=record.spec_hash, input_hash=record.input_hash,
+                    image_hash=record.image_hash, mask_hash=record.mask_hash,
+                    acquisition=record.acquisition, conformance=record.conformance,
+                    conformance_reasons=record.conformance_reasons, seconds=record.seconds,
+                    perturbation=record.perturbation, stored_at=_now(),
+                    **{c: record.labels.get(c) for c in _CASE_COLUMNS},
+                )).inserted_primary_key[0]
+                rows = _feature_rows(pk, record.table)
+                if rows:
+                    conn.execute(insert(features), rows)
             conn.execute(delete(errors).where(
-                (errors.c.case_id == record.case_id) & (errors.c.roi == record.roi)
-                & (errors.c.spec_hash == record.spec_hash)))
+                (errors.c.case_id == first.case_id) & (errors.c.roi == first.roi)
+                & (errors.c.spec_hash == first.spec_hash)))
 
     def write_error(self, run_id: int, *, case_id: str, roi: str, spec_hash: str, stage: str,
                     message: str) -> None:
@@ -269,9 +292,10 @@ class FeatureStore:
                 run_id=run_id, case_id=case_id, roi=roi, spec_hash=spec_hash, stage=stage,
                 message=message, occurred_at=_now()))
 
-    def cases(self, spec_hash: str | None = None) -> pd.DataFrame:
-        """Stored cases (one row per case and ROI)."""
-        query = select(cases)
+    def cases(self, spec_hash: str | None = None, *, perturbed: bool = False) -> pd.DataFrame:
+        """Stored cases (one row per case and ROI; per version for perturbed cases)."""
+        query = select(cases).where(
+            _versions(perturbed))
         if spec_hash is not None:
             query = query.where(cases.c.spec_hash == spec_hash)
         with self.engine.connect() as conn:
@@ -287,7 +311,7 @@ class FeatureStore:
 
     def features(
         self, *, run_id: int | None = None, spec_hash: str | None = None,
-        labels: Iterable[str] = (),
+        labels: Iterable[str] = (), perturbed: bool = False,
     ) -> pd.DataFrame:
         """The long feature table of the stored cases, optionally with case labels.
 
@@ -299,14 +323,18 @@ class FeatureStore:
             Only cases of this spec.
         labels : iterable of str
             Extra case columns to add (``patient``, ``timepoint``, ``rater``, ``site``,
-            ``modality``).
+            ``modality``, ``perturbation``).
+        perturbed : bool
+            The perturbed versions of a perturbation study instead of the plain cases.
         """
+        labels = list(labels)
         extra = [cases.c[c] for c in labels]
         query = select(
             cases.c.case_id, cases.c.roi, features.c.filter, features.c.family,
             features.c.feature, features.c.ibsi_code, features.c.aggregation, features.c.value,
             features.c.unit, cases.c.spec_hash, *extra,
-        ).join(cases, features.c.case_pk == cases.c.id)
+        ).join(cases, features.c.case_pk == cases.c.id).where(
+            _versions(perturbed))
         if run_id is not None:
             query = query.where(cases.c.run_id == run_id)
         if spec_hash is not None:

@@ -25,9 +25,9 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from scipy import fft as sfft
-from scipy import ndimage as ndi
 
 from radiome.filters.spec import Boundary, Dimensions, Pooling
 
@@ -49,6 +49,8 @@ _SCIPY_MODES: dict[str, str] = {"zero": "constant", "nearest": "nearest", "perio
                                 "mirror": "reflect"}
 _NUMPY_MODES: dict[str, str] = {"zero": "constant", "nearest": "edge", "periodic": "wrap",
                                 "mirror": "symmetric"}
+
+_BLOCK = 2048  # voxels of a line block summed tap by tap while it stays in cache
 
 Chain = tuple["Taps", ...]
 """Filters applied one after the other along one axis."""
@@ -127,16 +129,26 @@ def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary) 
     -------
     ndarray of float64
         Same shape as ``array``.
+
+    Notes
+    -----
+    The voxel read for each position beyond the edge comes from :func:`pad` applied to the
+    indices ``0 .. n - 1`` (zero padding marks them -1), so the boundary conditions are the
+    ones of :func:`pad`; a numba kernel then sums the taps line by line, in parallel over
+    lines, in a fixed order (the result does not depend on the number of threads).
     """
-    low = min(0, *taps.offsets)
-    high = max(0, *taps.offsets)
-    dense = np.zeros(high - low + 1)
-    for offset, weight in zip(taps.offsets, taps.weights, strict=True):
-        dense[high - offset] += weight
-    # correlate1d: out[i] = sum_j dense[j] * a[i + j - len // 2 - origin]; with
-    # dense[high - o] = w(o) and origin = high - len // 2 this is sum_o w(o) * a[i - o].
-    return ndi.correlate1d(array, dense, axis=axis, mode=_SCIPY_MODES[boundary],
-                           origin=high - dense.size // 2)
+    image = np.ascontiguousarray(array, dtype=np.float64)
+    n = image.shape[axis]
+    offsets = np.asarray(taps.offsets, dtype=np.int64)
+    before = max(int(offsets.max()), 0)
+    after = max(-int(offsets.min()), 0)
+    source = pad(np.arange(1, n + 1, dtype=np.int64), [(before, after)], boundary) - 1
+    lines = image.reshape(int(np.prod(image.shape[:axis])), n,
+                          int(np.prod(image.shape[axis + 1:])))
+    out = np.empty_like(lines)
+    _convolve_lines(lines, np.asarray(taps.weights, dtype=np.float64), before - offsets,
+                    source, out)
+    return out.reshape(image.shape)
 
 
 def right_angle_rotations(n_axes: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -156,8 +168,9 @@ def right_angle_rotations(n_axes: int) -> list[tuple[tuple[int, ...], tuple[int,
 
 
 def separable_responses(array: np.ndarray, variants: Sequence[Sequence[Chain]],
-                        axes: Sequence[int], boundary: Boundary) -> Iterator[np.ndarray]:
-    """Yield the response of each separable variant, sharing passes that variants have in common.
+                        axes: Sequence[int], boundary: Boundary,
+                        pooling: Pooling) -> Iterator[tuple[np.ndarray, int]]:
+    """Yield the responses of separable variants for pooling, sharing the passes they share.
 
     Parameters
     ----------
@@ -169,29 +182,40 @@ def separable_responses(array: np.ndarray, variants: Sequence[Sequence[Chain]],
         Array axes filtered, in the order the chains are given.
     boundary : {"zero", "nearest", "periodic", "mirror"}
         Boundary condition of every pass.
+    pooling : {"average", "max"}
+        How the responses will be pooled. For ``average`` (linear), variants that differ only
+        in their last filter are merged into one pass with the mean of those filters.
 
     Yields
     ------
-    ndarray of float64
-        One response per variant (in an order that groups common passes). Filters that are
-        the negative of one another share their passes and differ by sign only.
+    (ndarray of float64, int)
+        A response and the number of variants it stands for (:func:`pool` weighs it so):
+        identical responses are given once; filters that are the negative of one another share
+        their passes; for ``average``, the mean response of merged variants.
     """
     items = [_signed_chains(variant) for variant in variants]
-    yield from _descend(array, items, list(axes), 0, boundary)
+    yield from _descend(array, items, list(axes), 0, boundary, pooling == "average")
 
 
-def pool(responses: Iterable[np.ndarray], pooling: Pooling) -> np.ndarray:
-    """Return the voxel-wise average or maximum of responses, consumed one at a time."""
+def pool(responses: Iterable[tuple[np.ndarray, int]], pooling: Pooling) -> np.ndarray:
+    """Return the voxel-wise average or maximum of (response, multiplicity) pairs, one at a time.
+
+    A response with multiplicity k counts k times in the average.
+    """
     total: np.ndarray | None = None
     count = 0
-    for response in responses:
-        count += 1
+    for response, multiplicity in responses:
+        count += multiplicity
         if total is None:
             total = np.array(response, dtype=np.float64, copy=True)
+            if pooling == "average" and multiplicity != 1:
+                total *= multiplicity
         elif pooling == "max":
             np.maximum(total, response, out=total)
-        else:
+        elif multiplicity == 1:
             total += response
+        else:
+            total += multiplicity * response
     if total is None:
         msg = "pool: no response to pool"
         raise ValueError(msg)
@@ -201,7 +225,7 @@ def pool(responses: Iterable[np.ndarray], pooling: Pooling) -> np.ndarray:
 
 
 def fft_filter(padded: np.ndarray, axes: Sequence[int],
-               transfer: Callable[[tuple[int, ...]], Iterable[np.ndarray]],
+               transfer: Callable[[tuple[int, ...]], Sequence[np.ndarray]],
                crop: Sequence[slice], *, real: bool = True,
                fft_shape: Sequence[int] | None = None) -> Iterator[np.ndarray]:
     """Yield ``crop`` of the inverse FFT of ``FFT(padded) * H`` for each transfer function H.
@@ -209,13 +233,13 @@ def fft_filter(padded: np.ndarray, axes: Sequence[int],
     Parameters
     ----------
     padded : ndarray of float64
-        Image, already padded as the boundary condition asks.
+        Image, already padded as the boundary condition asks (released once transformed).
     axes : sequence of int
         Axes transformed (2 for slice-wise filters, 3 for 3D ones).
     transfer : callable
-        Given the FFT shape along ``axes``, yields transfer functions broadcastable to the
-        spectrum: half spectrum (``rfftn`` layout, last of ``axes`` halved) when ``real``,
-        full spectrum otherwise.
+        Given the FFT shape along ``axes``, returns the transfer functions, each
+        broadcastable to the spectrum: half spectrum (``rfftn`` layout, last of ``axes``
+        halved) when ``real``, full spectrum otherwise.
     crop : sequence of slice
         Part of the filtered padded image to keep, one slice per axis of ``padded``.
     real : bool
@@ -229,15 +253,30 @@ def fft_filter(padded: np.ndarray, axes: Sequence[int],
     Yields
     ------
     ndarray
-        Filtered image (float64, or complex128 when ``real`` is False), cropped.
+        Filtered image (float64, or complex128 when ``real`` is False), cropped, contiguous.
+
+    Notes
+    -----
+    FFTs use every core (``workers=-1``); pocketfft splits independent 1D transforms across
+    threads, so results do not depend on the number of cores.
     """
     axes = list(axes)
     shape = tuple(fft_shape) if fft_shape is not None else tuple(padded.shape[a] for a in axes)
     forward, inverse = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)
-    spectrum = forward(padded, s=shape, axes=axes)
+    spectrum = forward(padded, s=shape, axes=axes, workers=-1)
+    del padded
+    functions = transfer(shape)
     crop = tuple(crop)
-    for function in transfer(shape):
-        yield inverse(spectrum * function, s=shape, axes=axes)[crop]
+    for index, function in enumerate(functions):
+        if index == len(functions) - 1:
+            spectrum *= function
+            product = spectrum
+        else:
+            product = spectrum * function
+        del function
+        yield np.ascontiguousarray(
+            inverse(product, s=shape, axes=axes, overwrite_x=True, workers=-1)[crop])
+        del product
 
 
 def global_padding(shape: Sequence[int], axes: Sequence[int],
@@ -279,27 +318,38 @@ def _reversed_chain(chain: Chain) -> Chain:
 
 
 def _signed_chains(variant: Sequence[Chain]) -> tuple[tuple[Chain, ...], float]:
-    """Chains with each filter's first non-zero weight made positive, and the sign taken out."""
+    """Chains in a canonical form (taps sorted by offset, first non-zero weight positive).
+
+    Equal filters then compare equal and share their passes; the signs taken out are
+    returned as one factor.
+    """
     sign = 1.0
     chains = []
     for chain in variant:
         normalised = []
         for taps in chain:
-            first = next((w for w in taps.weights if w != 0.0), 1.0)
-            if first < 0:
+            offsets, weights = zip(*sorted(zip(taps.offsets, taps.weights, strict=True)),
+                                   strict=True)
+            if next((w for w in weights if w != 0.0), 1.0) < 0:
                 sign = -sign
-                taps = Taps(taps.offsets, tuple(-w for w in taps.weights))
-            normalised.append(taps)
+                weights = tuple(-w for w in weights)
+            normalised.append(Taps(offsets, weights))
         chains.append(tuple(normalised))
     return tuple(chains), sign
 
 
 def _descend(array: np.ndarray, items: list[tuple[tuple[Chain, ...], float]], axes: list[int],
-             depth: int, boundary: Boundary) -> Iterator[np.ndarray]:
+             depth: int, boundary: Boundary, linear: bool) -> Iterator[tuple[np.ndarray, int]]:
     """Depth-first walk of the passes: one filtered copy alive per axis level."""
     if depth == len(axes):
-        for _, sign in items:
-            yield array if sign > 0 else -array
+        plus = sum(1 for _, sign in items if sign > 0)
+        if plus:
+            yield array, plus
+        if len(items) > plus:
+            yield -array, len(items) - plus
+        return
+    if linear and depth == len(axes) - 1:
+        yield from _merged_last_pass(array, items, axes[depth], boundary)
         return
     groups: dict[Chain, list[tuple[tuple[Chain, ...], float]]] = {}
     for item in items:
@@ -308,7 +358,62 @@ def _descend(array: np.ndarray, items: list[tuple[tuple[Chain, ...], float]], ax
         out = array
         for taps in chain:
             out = convolve_taps(out, taps, axes[depth], boundary)
-        yield from _descend(out, group, axes, depth + 1, boundary)
+        yield from _descend(out, group, axes, depth + 1, boundary, linear)
+
+
+def _merged_last_pass(array: np.ndarray, items: list[tuple[tuple[Chain, ...], float]],
+                      axis: int, boundary: Boundary) -> Iterator[tuple[np.ndarray, int]]:
+    """Mean responses of variants whose last-axis chains differ only in their final filter."""
+    groups: dict[Chain, list[tuple[Taps, float]]] = {}
+    for chains, sign in items:
+        groups.setdefault(chains[-1][:-1], []).append((chains[-1][-1], sign))
+    for head, finals in groups.items():
+        out = array
+        for taps in head:
+            out = convolve_taps(out, taps, axis, boundary)
+        mean: dict[int, float] = {}
+        for taps, sign in finals:
+            for offset, weight in zip(taps.offsets, taps.weights, strict=True):
+                mean[offset] = mean.get(offset, 0.0) + sign * weight / len(finals)
+        offsets = tuple(sorted(mean))
+        yield convolve_taps(out, Taps(offsets, tuple(mean[o] for o in offsets)), axis,
+                            boundary), len(finals)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _convolve_lines(lines, weights, shifts, source, out):
+    """out[a, i, b] = sum_m weights[m] * lines[a, source[i + shifts[m]], b] (source -1: zero)."""
+    n_outer, n, n_inner = lines.shape
+    n_taps = weights.size
+    if n_inner == 1:
+        for a in numba.prange(n_outer):
+            padded = np.zeros(source.size)
+            for k in range(source.size):
+                if source[k] >= 0:
+                    padded[k] = lines[a, source[k], 0]
+            total = np.zeros(n)
+            for m in range(n_taps):
+                weight = weights[m]
+                shift = shifts[m]
+                for i in range(n):
+                    total[i] += weight * padded[i + shift]
+            for i in range(n):
+                out[a, i, 0] = total[i]
+    else:
+        n_blocks = (n_inner + _BLOCK - 1) // _BLOCK
+        for k in numba.prange(n_outer * n * n_blocks):
+            a = k // (n * n_blocks)
+            i = (k // n_blocks) % n
+            start = (k % n_blocks) * _BLOCK
+            stop = min(start + _BLOCK, n_inner)
+            for b in range(start, stop):
+                out[a, i, b] = 0.0
+            for m in range(n_taps):
+                j = source[i + shifts[m]]
+                if j >= 0:
+                    weight = weights[m]
+                    for b in range(start, stop):
+                        out[a, i, b] += weight * lines[a, j, b]
 
 
 def _permutation_sign(perm: Sequence[int]) -> int:

@@ -100,8 +100,9 @@ def gabor_margin(spec: GaborSpec, spacing: tuple[float, float, float]) -> tuple[
 
 
 def _plane_moduli(array: np.ndarray, spacing: tuple[float, float, float], spec: GaborSpec,
-                  plane: tuple[int, int], angles: list[float]) -> Iterator[np.ndarray]:
-    """Moduli of the responses in one plane, one per orientation."""
+                  plane: tuple[int, int],
+                  angles: list[float]) -> Iterator[tuple[np.ndarray, int]]:
+    """Moduli of the responses in one plane, one per orientation (multiplicity 1)."""
     plane_spacing = (spacing[plane[0]], spacing[plane[1]])
     radii = _radii(spec, plane_spacing)
     widths = [(0, 0)] * 3
@@ -109,20 +110,22 @@ def _plane_moduli(array: np.ndarray, spacing: tuple[float, float, float], spec: 
     for axis, radius in zip(plane, radii, strict=True):
         widths[axis] = (radius, radius)
         crop[axis] = slice(radius, radius + array.shape[axis])
-    padded = pad(array, widths, spec.boundary)
-    fft_shape = tuple(sfft.next_fast_len(padded.shape[a], real=False) for a in plane)
+    fft_shape = tuple(sfft.next_fast_len(array.shape[a] + 2 * r, real=False)
+                      for a, r in zip(plane, radii, strict=True))
 
-    def transfer(shape: tuple[int, ...]) -> Iterator[np.ndarray]:
+    def transfer(shape: tuple[int, ...]) -> list[np.ndarray]:
+        rows = np.arange(-radii[0], radii[0] + 1) % shape[0]
+        cols = np.arange(-radii[1], radii[1] + 1) % shape[1]
+        functions = []
         for theta in angles:
-            kernel = gabor_kernel(spec, theta, plane_spacing)
             placed = np.zeros(shape, dtype=np.complex128)
-            rows = np.arange(-radii[0], radii[0] + 1) % shape[0]
-            cols = np.arange(-radii[1], radii[1] + 1) % shape[1]
-            placed[np.ix_(rows, cols)] = kernel
-            yield np.expand_dims(sfft.fft2(placed), axis=3 - sum(plane))
+            placed[np.ix_(rows, cols)] = gabor_kernel(spec, theta, plane_spacing)
+            functions.append(np.expand_dims(sfft.fft2(placed), axis=3 - sum(plane)))
+        return functions
 
-    for response in fft_filter(padded, plane, transfer, crop, real=False, fft_shape=fft_shape):
-        yield np.abs(response)
+    for response in fft_filter(pad(array, widths, spec.boundary), plane, transfer, crop,
+                               real=False, fft_shape=fft_shape):
+        yield np.abs(response), 1
 
 
 def _orientations(spec: GaborSpec) -> list[float]:

@@ -45,7 +45,8 @@ def laws_response(array: np.ndarray, spacing: tuple[float, float, float],
     axes = filtered_axes(spec.dimensions)
     chains = [(_kernel(name),) for name in reversed(spec.kernels)]  # x, y, z -> axis order
     variants = rotated_chains(chains, spec.rotation_invariance)
-    response = pool(separable_responses(array, variants, axes, spec.boundary), spec.pooling)
+    response = pool(separable_responses(array, variants, axes, spec.boundary, spec.pooling),
+                    spec.pooling)
     if spec.energy_delta is None:
         return response
     width = 2 * spec.energy_delta + 1

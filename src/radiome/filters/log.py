@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from radiome.filters.convolution import filtered_axes, scipy_mode
+from radiome.filters.convolution import Taps, convolve_taps, filtered_axes
 from radiome.filters.spec import LoGSpec
 
 __all__ = ["log_margin", "log_response"]
@@ -38,14 +38,22 @@ def log_response(array: np.ndarray, spacing: tuple[float, float, float],
     normalised to unit sum, as in the implementations that produced the IBSI 2 reference maps.
     """
     sigma = _sigma_voxels(spec, spacing)
-    mode = scipy_mode(spec.boundary)
-    response = np.zeros_like(array, dtype=np.float64)
-    for axis in filtered_axes(spec.dimensions):
-        order = [0, 0, 0]
-        order[axis] = 2
-        response += ndi.gaussian_filter(array, sigma, order=order, mode=mode,
-                                        truncate=spec.truncate)
-    return response
+    mode = spec.boundary
+    first, *rest = filtered_axes(spec.dimensions)
+    # sum_a D2_a prod_(b != a) G_b with shared passes: `smooth` is the image smoothed along
+    # the axes done so far, `laplacian` the sum of the terms over those axes.
+    laplacian = convolve_taps(array, _gaussian_taps(sigma[first], 2, spec.truncate), first, mode)
+    smooth = array
+    previous = first
+    for axis in rest:
+        smooth = convolve_taps(smooth, _gaussian_taps(sigma[previous], 0, spec.truncate),
+                               previous, mode)
+        laplacian = convolve_taps(laplacian, _gaussian_taps(sigma[axis], 0, spec.truncate),
+                                  axis, mode)
+        laplacian += convolve_taps(smooth, _gaussian_taps(sigma[axis], 2, spec.truncate), axis,
+                                   mode)
+        previous = axis
+    return laplacian
 
 
 def log_margin(spec: LoGSpec, spacing: tuple[float, float, float]) -> tuple[int, int, int]:
@@ -53,6 +61,16 @@ def log_margin(spec: LoGSpec, spacing: tuple[float, float, float]) -> tuple[int,
     sigma = _sigma_voxels(spec, spacing)
     radius = [int(spec.truncate * s + 0.5) if s > 0 else 0 for s in sigma]
     return (radius[0], radius[1], radius[2])
+
+
+def _gaussian_taps(sigma: float, order: int, truncate: float) -> Taps:
+    """scipy's Gaussian (derivative) kernel of ``order``, read off its impulse response."""
+    radius = int(truncate * sigma + 0.5)
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1.0
+    correlated = ndi.gaussian_filter1d(impulse, sigma, order=order, mode="constant",
+                                       truncate=truncate)
+    return Taps.centred(correlated[::-1])
 
 
 def _sigma_voxels(spec: LoGSpec, spacing: tuple[float, float, float]) -> list[float]:

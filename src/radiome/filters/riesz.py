@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -54,13 +54,15 @@ def riesz_response(array: np.ndarray, spacing: tuple[float, float, float],
     order = tuple(reversed(spec.order))  # x, y, z -> array axis order
     axis_spacing = [spacing[a] for a in axes]
 
-    def transfer(shape: tuple[int, ...]) -> Iterator[np.ndarray]:
+    def transfer(shape: tuple[int, ...]) -> list[np.ndarray]:
         function = riesz_transfer(shape, axis_spacing, order)
         if isinstance(base, SimoncelliSpec):
             function *= simoncelli_transfer(shape, base.level)
-        yield function
+        return [function]
 
-    return next(fft_filter(padded, axes, transfer, crop))
+    responses = fft_filter(padded, axes, transfer, crop)
+    del padded  # the FFT releases it once transformed
+    return next(responses)
 
 
 def riesz_transfer(shape: Sequence[int], spacing: Sequence[float],

@@ -58,7 +58,8 @@ def wavelet_response(array: np.ndarray, spacing: tuple[float, float, float],
     axes = filtered_axes(spec.dimensions)
     chains = [_chain(bank, band, spec.level) for band in reversed(spec.bands)]
     variants = rotated_chains(chains, spec.rotation_invariance)
-    response = pool(separable_responses(array, variants, axes, spec.boundary), spec.pooling)
+    response = pool(separable_responses(array, variants, axes, spec.boundary, spec.pooling),
+                    spec.pooling)
     if spec.decimated:
         step = 2**spec.level
         for axis in axes:

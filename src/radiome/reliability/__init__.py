@@ -10,22 +10,29 @@
 
 from __future__ import annotations
 
-from radiome.reliability.concordance import ICC_FORMS, bland_altman, ccc, icc
-from radiome.reliability.perturbation import estimate_noise, perturb
-from radiome.reliability.plots import plot_bland_altman, plot_icc
-from radiome.reliability.segmentation import agreement
-from radiome.reliability.study import feature_icc, stable_features
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "ICC_FORMS",
-    "agreement",
-    "bland_altman",
-    "ccc",
-    "estimate_noise",
-    "feature_icc",
-    "icc",
-    "perturb",
-    "plot_bland_altman",
-    "plot_icc",
-    "stable_features",
-]
+from radiome._lazy import lazy_exports
+
+_EXPORTS = {
+    "ICC_FORMS": "radiome.reliability.concordance",
+    "bland_altman": "radiome.reliability.concordance",
+    "ccc": "radiome.reliability.concordance",
+    "icc": "radiome.reliability.concordance",
+    "estimate_noise": "radiome.reliability.perturbation",
+    "perturb": "radiome.reliability.perturbation",
+    "plot_bland_altman": "radiome.reliability.plots",
+    "plot_icc": "radiome.reliability.plots",
+    "agreement": "radiome.reliability.segmentation",
+    "feature_icc": "radiome.reliability.study",
+    "stable_features": "radiome.reliability.study",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+
+if TYPE_CHECKING:
+    from radiome.reliability.concordance import ICC_FORMS, bland_altman, ccc, icc
+    from radiome.reliability.perturbation import estimate_noise, perturb
+    from radiome.reliability.plots import plot_bland_altman, plot_icc
+    from radiome.reliability.segmentation import agreement
+    from radiome.reliability.study import feature_icc, stable_features

@@ -1,4 +1,6 @@
-"""Reliability commands of the ``radiome`` CLI: ``agreement`` and ``icc`` (mounted by radiome.cli).
+"""Reliability commands of the ``radiome`` CLI (mounted by radiome.cli).
+
+``agreement`` and ``icc`` work on files; ``reliability`` and ``perturb`` on the feature store.
 
 Each command is one call of a public function of :mod:`radiome.reliability`; heavy imports
 happen inside the commands. Errors are :class:`~radiome.errors.RadiomeError` subclasses that the
@@ -111,3 +113,122 @@ def icc(
         f"raters; {confidence:.0%} confidence intervals"
     )
     typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+StoreOpt = Annotated[
+    str, typer.Option("--store", help="Database URL: sqlite:///file.db or postgresql+psycopg://...")
+]
+MinIccOpt = Annotated[
+    float, typer.Option("--min-icc", min=0.0, max=1.0, help="ICC a stable feature reaches.")
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write the ICC table (.csv or .parquet).")
+]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the sorted ICC plot (PNG).")]
+
+
+def _report(table, *, what: str, min_icc: float, out: Path | None, plot: Path | None) -> None:
+    from radiome.reliability import plot_icc
+    from radiome.table import write_table
+
+    passing = int(table["passes"].sum())
+    typer.echo(f"{what}: {passing}/{len(table)} features with ICC lower bound >= {min_icc:g}")
+    shown = table.sort_values("icc")[["feature", "icc", "ci_low", "ci_high", "n_subjects",
+                                      "passes"]]
+    typer.echo(shown.head(10).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if out is not None:
+        write_table(table, out)
+        typer.echo(f"ICC table: {out}")
+    if plot is not None:
+        typer.echo(f"ICC plot: {plot_icc(table, plot, min_icc=min_icc)}")
+
+
+def _spec_hash(store, given: str | None) -> str:
+    from radiome.errors import ReliabilityError
+
+    if given is not None:
+        return given
+    runs = store.runs()
+    if runs.empty:
+        msg = f"{store.url}: the store holds no run; run `radiome batch` first"
+        raise ReliabilityError(msg)
+    return str(runs["spec_hash"].iloc[-1])
+
+
+@app.command()
+def reliability(
+    store: StoreOpt,
+    by: Annotated[
+        Literal["timepoint", "rater"],
+        typer.Option("--by", help="What repeats for each patient: timepoint (test-retest) or rater."),
+    ],
+    min_icc: MinIccOpt = 0.75,
+    form: Annotated[
+        Literal["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"],
+        typer.Option("--form", help="Shrout–Fleiss form (ICC2: two-way random, agreement)."),
+    ] = "ICC2",
+    spec_hash: Annotated[
+        str | None, typer.Option("--spec-hash", help="Features of this spec (default: latest run).")
+    ] = None,
+    out: OutOpt = None,
+    plot: PlotOpt = None,
+) -> None:
+    """Per-feature ICC of a test-retest or multi-rater study in the store; stored back."""
+    from radiome.cohort import FeatureStore
+    from radiome.errors import ReliabilityError
+    from radiome.reliability import feature_icc
+
+    feature_store = FeatureStore(store)
+    chosen = _spec_hash(feature_store, spec_hash)
+    table = feature_store.features(spec_hash=chosen, labels=["patient", by])
+    if table.empty:
+        msg = f"{store}: no stored features for spec {chosen}"
+        raise ReliabilityError(msg)
+    unlabelled = table["patient"].isna() | (table["patient"] == "") | table[by].isna()
+    if unlabelled.any():
+        cases = ", ".join(sorted(table.loc[unlabelled, "case_id"].unique())[:5])
+        msg = (f"{store}: cases without a patient or {by} label (e.g. {cases}); the manifest's "
+               f"patient and {by} columns say which cases repeat which patient")
+        raise ReliabilityError(msg)
+    result = feature_icc(table, subject="patient", by=by, form=form, min_icc=min_icc)
+    feature_store.write_icc(chosen, by, form, min_icc, result)
+    _report(result, what=f"{form} by {by}, spec {chosen}", min_icc=min_icc, out=out, plot=plot)
+
+
+@app.command()
+def perturb(
+    manifest: Annotated[Path, typer.Argument(help="Manifest CSV (case_id, image, mask, roi, ...).")],
+    spec: Annotated[Path, typer.Option("--spec", help="Spec of the features to assess.")],
+    store: StoreOpt,
+    n: Annotated[int, typer.Option("--n", min=2, help="Perturbed versions per case.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the perturbations.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Local worker processes (default: cores).")
+    ] = None,
+    min_icc: MinIccOpt = 0.75,
+    out: OutOpt = None,
+    plot: PlotOpt = None,
+) -> None:
+    """Robustness to image and contour perturbations: ICC(1,1) per feature over a cohort."""
+    import functools
+
+    from radiome.cohort import FeatureStore, read_manifest, run_batch, run_perturbed_case
+    from radiome.reliability import feature_icc
+    from radiome.spec import load_spec
+
+    resolved = load_spec(spec)
+    feature_store = FeatureStore(store)
+    task = functools.partial(run_perturbed_case, n=n, seed=seed)
+    summary = run_batch(read_manifest(manifest), resolved, feature_store, workers=workers,
+                        manifest_name=str(manifest), task=task, perturbed=True)
+    typer.echo(f"run {summary.run_id}: {summary.done} case(s) perturbed {n} times, "
+               f"{summary.unchanged} already stored, {summary.failed} failed", err=True)
+    table = feature_store.features(spec_hash=resolved.hash, labels=["perturbation"],
+                                   perturbed=True)
+    table["subject"] = table["case_id"] + "/" + table["roi"]
+    result = feature_icc(table, subject="subject", by="perturbation", form="ICC1",
+                         min_icc=min_icc, missing="drop")
+    feature_store.write_icc(resolved.hash, "perturbation", "ICC1", min_icc, result)
+    _report(result, what=f"ICC1 over {n} perturbations", min_icc=min_icc, out=out, plot=plot)
+    if summary.failed:
+        raise typer.Exit(1)
