@@ -86,6 +86,7 @@ def synthetic_case(
     shape: tuple[int, int, int] = (48, 128, 128),
     spacing: tuple[float, float, float] = (2.5, 0.8, 0.8),
     params: LesionParams | None = None,
+    rescan: int = 0,
 ) -> tuple[Volume, Mask]:
     """A CT-like volume (HU) and its lesion mask, reproducible from ``seed``.
 
@@ -99,6 +100,8 @@ def synthetic_case(
         Voxel size (z, y, x).
     params : LesionParams, optional
         The lesion; by default :func:`lesion_params` of ``seed``.
+    rescan : int
+        Repeat scan number: the same anatomy and lesion with new scanner noise (test-retest).
     """
     rng = np.random.default_rng(seed + 1_000_003)
     params = params or lesion_params(seed)
@@ -128,7 +131,8 @@ def synthetic_case(
         dist = np.sqrt((z - centre[0]) ** 2 + (y - centre[1]) ** 2 + (x - centre[2]) ** 2)
         core = lesion & (dist <= 0.45 * params.radius_mm)
         image[core] = 5.0 + 0.3 * texture[core]
-    image += rng.normal(0.0, 12.0, size=shape) * body  # scanner noise inside the body
+    noise = np.random.default_rng([seed, rescan]) if rescan else rng
+    image += noise.normal(0.0, 12.0, size=shape) * body  # scanner noise inside the body
     image = np.clip(np.rint(image), -1024, 3071)
     grid = Grid(shape=shape, spacing=spacing, origin=(-extent[2] / 2, -extent[1] / 2, 0.0))
     metadata = AcquisitionMetadata(modality="CT", manufacturer="radiome synthetic", kvp=120.0,
