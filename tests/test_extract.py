@@ -93,3 +93,17 @@ def test_roi_emptied_by_resegmentation():
     volume = radiome.Volume.from_array(image, modality="CT")
     with pytest.raises(EmptyROIError, match="no voxel left after re-segmentation"):
         radiome.extract(volume, radiome.Mask.from_array(mask, source="m.nii"), spec=spec)
+
+
+def test_excluded_features_are_neither_computed_nor_written(shared_data):
+    base = shared_data / "ibsi1" / "ct_phantom" / "nifti"
+    volume = radiome.load_volume(base / "phantom.nii.gz", modality="CT")
+    spec = {**SPEC, "features": {"families": ["morph", "stat"],
+                                 "exclude": ["morph_moran_i", "morph_geary_c", "stat_kurt"]}}
+    table = radiome.extract(volume, base / "mask.nii.gz", spec=spec)
+    assert len(table) == 29 + 18 - 3
+    assert not {"morph_moran_i", "morph_geary_c", "stat_kurt"} & set(table["feature"])
+    with pytest.raises(radiome.RadiomeError, match=r"unknown feature\(s\) \['stat_kurtosis'\]"):
+        radiome.extract(volume, base / "mask.nii.gz",
+                        spec={**SPEC, "features": {"families": ["stat"],
+                                                   "exclude": ["stat_kurtosis"]}})

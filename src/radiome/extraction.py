@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from radiome.errors import FeatureError
-from radiome.features import FAMILIES, FamilyDef, RoiData, unit_of
+from radiome.features import FAMILIES, REGISTRY, FamilyDef, RoiData, unit_of
 from radiome.features.local_intensity import PEAK_RADIUS_MM
 from radiome.filters import apply_filter, canonical_name, required_margin_voxels
 from radiome.io import load_mask, load_volume
@@ -55,16 +55,28 @@ def _family(name: str) -> FamilyDef:
         raise FeatureError(msg) from None
 
 
+def _check_exclusions(spec: Spec) -> None:
+    unknown = sorted(set(spec.features.exclude) - set(REGISTRY))
+    if unknown:
+        msg = (f"features.exclude names unknown feature(s) {unknown}; feature names are those "
+               "of the feature table's feature column (e.g. morph_moran_i)")
+        raise FeatureError(msg)
+
+
 def _rows(
-    family: FamilyDef, roi: RoiData, spec: Spec, *, case_id: str, roi_name: str, filter_name: str
+    family: FamilyDef, roi: RoiData, spec: Spec, *, case_id: str, roi_name: str, filter_name: str,
+    spec_hash: str,
 ) -> list[tuple]:
     defs = family.by_name()
+    excluded = set(spec.features.exclude)
     rows = []
     for (name, aggregation), value in family.compute(roi, spec).items():
+        if name in excluded:
+            continue
         feature = defs[name]
         rows.append(
             (case_id, roi_name, filter_name, family.name, name, feature.ibsi, aggregation,
-             float(value), unit_of(feature, roi.unit), spec.hash)
+             float(value), unit_of(feature, roi.unit), spec_hash)
         )
     return rows
 
@@ -112,16 +124,18 @@ def extract(
     mask.check_not_empty()
     if case_id is None:
         case_id = _case_id(volume.source)
+    _check_exclusions(spec)
     families = [_family(name) for name in spec.features.families] if spec.features.original else []
     filtered = [_family(name) for name in _filtered_families(spec)]
     target = target_mapping(volume.grid, spec).target
     processed = process(volume, mask, spec, margin=_margin(spec, target.spacing))
     rows = []
+    spec_hash = spec.hash
     if families:
         roi_data = discretised(processed, spec.preprocessing.discretisation)
         for family in families:
             rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
-                          filter_name="")
+                          filter_name="", spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
     for flt in spec.filters:
         response = apply_filter(processed.image, processed.spacing, flt)
@@ -129,7 +143,7 @@ def extract(
         roi_data = discretised(processed, discretisation, image=response, unit=unit)
         for family in filtered:
             rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
-                          filter_name=canonical_name(flt))
+                          filter_name=canonical_name(flt), spec_hash=spec_hash)
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     table["value"] = table["value"].astype(np.float64)
     return table

@@ -205,6 +205,11 @@ class Features(_Model):
     aggregations: list[Aggregation] | None = Field(
         None, description="texture aggregation methods; default: those of the dimensions"
     )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="feature names not to compute (e.g. morph_moran_i); the rest of their "
+        "families is computed",
+    )
     glcm_distance: Annotated[int, Field(ge=1)] = 1
     ngtdm_distance: Annotated[int, Field(ge=1)] = 1
     ngldm_distance: Annotated[int, Field(ge=1)] = 1
@@ -212,7 +217,7 @@ class Features(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Features:
-        for key in ("families", "filtered_families", "aggregations"):
+        for key in ("families", "filtered_families", "aggregations", "exclude"):
             values = getattr(self, key) or []
             if len(set(values)) != len(values):
                 msg = f"{key} lists a value twice: {values}"

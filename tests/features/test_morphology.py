@@ -309,3 +309,18 @@ def test_family_adapter_reads_the_roi():
     got = FAMILY.compute(roi, default_spec("CT"))
     want = morphology_features(morph, (1.0, 2.0, 1.5), image=image, int_mask=intensity)
     assert got == {(name, ""): value for name, value in want.items()}
+
+
+def test_moran_and_geary_pair_sums_equal_the_fft_path(monkeypatch):
+    """The pair-by-pair path (small ROIs) and the FFT path (large ones) give the same values."""
+    from radiome.features import morphology
+
+    rng = np.random.default_rng(7)
+    image = rng.normal(size=(9, 14, 11))
+    mask = rng.random((9, 14, 11)) < 0.6
+    spacing = (2.5, 0.8, 0.7)
+    monkeypatch.setattr(morphology, "_DIRECT_PAIRS_PER_FFT_VOXEL", 10**9)
+    direct = morphology.spatial_autocorrelation(image, mask, spacing)
+    monkeypatch.setattr(morphology, "_DIRECT_PAIRS_PER_FFT_VOXEL", 0)
+    by_fft = morphology.spatial_autocorrelation(image, mask, spacing)
+    assert direct == pytest.approx(by_fft, rel=1e-10)

@@ -164,21 +164,46 @@ def minimum_volume_ellipsoid(points: np.ndarray, tolerance: float = 1e-3) -> np.
     (slightly larger or smaller) ellipsoids.
     """
     p = np.asarray(points, dtype=np.float64)
-    n, d = p.shape
-    q = np.vstack([p.T, np.ones(n)])
-    u = np.full(n, 1.0 / n)
-    change = math.inf
-    while change > tolerance:
-        m = np.einsum("ij,ij->j", q, np.linalg.solve((q * u) @ q.T, q))
-        j = int(np.argmax(m))
-        step = (m[j] - d - 1.0) / ((d + 1.0) * (m[j] - 1.0))
-        updated = (1.0 - step) * u
-        updated[j] += step
-        change = float(np.linalg.norm(updated - u))
-        u = updated
+    u = _khachiyan(np.ascontiguousarray(np.vstack([p.T, np.ones(len(p))])), float(tolerance))
     centre = p.T @ u
-    shape = np.linalg.inv((p.T * u) @ p - np.outer(centre, centre)) / d
+    shape = np.linalg.inv((p.T * u) @ p - np.outer(centre, centre)) / p.shape[1]
     return np.sort(1.0 / np.sqrt(np.linalg.eigvalsh(shape)))[::-1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _khachiyan(q, tolerance):
+    """Barycentric weights u of Khachiyan's method for the lifted points q (d + 1, n)."""
+    dims, n = q.shape
+    d = dims - 1
+    u = np.full(n, 1.0 / n)
+    change = np.inf
+    while change > tolerance:
+        x = np.zeros((dims, dims))
+        for i in range(dims):
+            for k in range(dims):
+                acc = 0.0
+                for v in range(n):
+                    acc += q[i, v] * u[v] * q[k, v]
+                x[i, k] = acc
+        x_inv = np.linalg.inv(x)
+        j, m_j = 0, -np.inf
+        for v in range(n):
+            m = 0.0
+            for i in range(dims):
+                row = 0.0
+                for k in range(dims):
+                    row += x_inv[i, k] * q[k, v]
+                m += q[i, v] * row
+            if m > m_j:
+                j, m_j = v, m
+        step = (m_j - d - 1.0) / ((d + 1.0) * (m_j - 1.0))
+        change = 0.0
+        for v in range(n):
+            new = (1.0 - step) * u[v] + (step if v == j else 0.0)
+            change += (new - u[v]) ** 2
+            u[v] = new
+        change = np.sqrt(change)
+    return u
 
 
 def ellipsoid_area(a: float, b: float, c: float, n_terms: int = 20) -> float:
@@ -186,9 +211,8 @@ def ellipsoid_area(a: float, b: float, c: float, n_terms: int = 20) -> float:
 
     A = 4π a b sum_{ν=0}^{n_terms} (αβ)^ν / (1 - 4ν²) P_ν((α² + β²) / (2αβ)) with
     α = sqrt(1 - b²/a²), β = sqrt(1 - c²/a²) and P_ν the Legendre polynomial; the manual
-    stops after ν = 20. (αβ)^ν P_ν(...) is expanded as the polynomial
-    sum_k p_νk ((α² + β²)/2)^k (αβ)^(ν-k) (p_νk the power-basis coefficients of P_ν, zero
-    unless ν - k is even), which stays finite where αβ = 0 (spheroids, spheres).
+    stops after ν = 20. Q_ν = (αβ)^ν P_ν(...) follows Bonnet's recurrence multiplied through
+    by powers of αβ, which stays finite where αβ = 0 (spheroids, spheres).
 
     This is the manual's formula, which the IBSI reference values of RDD2 were computed
     with; it is exact for spheres but its series does not converge to the true ellipsoid
@@ -199,12 +223,13 @@ def ellipsoid_area(a: float, b: float, c: float, n_terms: int = 20) -> float:
     alpha = math.sqrt(max(0.0, 1.0 - (b / a) ** 2))
     beta = math.sqrt(max(0.0, 1.0 - (c / a) ** 2))
     mean_sq, product = (alpha**2 + beta**2) / 2.0, alpha * beta
-    total = 0.0
-    for nu in range(n_terms + 1):
-        coefficients = np.polynomial.legendre.leg2poly(np.eye(nu + 1)[nu])
-        term = sum(
-            coefficients[k] * mean_sq**k * product ** (nu - k)
-            for k in range(nu % 2, nu + 1, 2)
-        )
-        total += term / (1.0 - 4.0 * nu**2)
+    # Q_ν = (αβ)^ν P_ν(mean_sq / αβ) by Bonnet's recurrence multiplied through by (αβ)^(ν+1):
+    # (ν + 1) Q_(ν+1) = (2ν + 1) mean_sq Q_ν - ν (αβ)² Q_(ν-1), Q_0 = 1, Q_1 = mean_sq.
+    previous, current = 1.0, mean_sq
+    total = 1.0 + current / (1.0 - 4.0)
+    for nu in range(1, n_terms):
+        previous, current = current, (
+            (2 * nu + 1) * mean_sq * current - nu * product**2 * previous
+        ) / (nu + 1)
+        total += current / (1.0 - 4.0 * (nu + 1) ** 2)
     return 4.0 * math.pi * a * b * total

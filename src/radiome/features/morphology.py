@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from scipy import fft
 from scipy.spatial import ConvexHull
@@ -113,8 +114,9 @@ def morphology_features(
     *,
     image: np.ndarray,
     int_mask: np.ndarray,
+    exclude: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
-    """The 29 morphological features of an ROI.
+    """The 29 morphological features of an ROI (but those in ``exclude``).
 
     Parameters
     ----------
@@ -127,12 +129,15 @@ def morphology_features(
     int_mask : (Z, Y, X) bool ndarray
         The intensity mask (intensities of integrated intensity, Moran's I, Geary's C and the
         centre of mass shift); at least one voxel.
+    exclude : frozenset of str
+        Features not wanted; the costly ones (oriented bounding box, enclosing ellipsoid,
+        Moran's I and Geary's C) are then not computed at all.
 
     Returns
     -------
     dict
-        ``{feature name: value}`` for every name in :data:`FEATURES`, see the Notes for
-        each definition.
+        ``{feature name: value}`` for every name in :data:`FEATURES` not excluded, see the
+        Notes for each definition.
 
     Raises
     ------
@@ -175,6 +180,9 @@ def morphology_features(
     volume, area = mesh.volume, mesh.area
     hull = ConvexHull(mesh.vertices)
     hull_points = mesh.vertices[hull.vertices]
+    def wanted(*names: str) -> bool:
+        return not exclude.issuperset(names)
+
     values = {
         "morph_volume": volume,
         "morph_vol_approx": float(np.count_nonzero(morph_mask) * np.prod(spacing)),
@@ -184,16 +192,20 @@ def morphology_features(
         "morph_diam": max_distance(hull_points),
         **_principal_axes(morph_mask, spacing, volume, area),
         **_densities("aabb", volume, area, np.ptp(mesh.vertices, axis=0)),
-        **_densities("ombb", volume, area, minimum_bounding_box(hull_points)),
-        **_ellipsoid_densities("mvee", volume, area, minimum_volume_ellipsoid(hull_points)),
         "morph_vol_dens_conv_hull": volume / float(hull.volume),
         "morph_area_dens_conv_hull": area / float(hull.area),
         "morph_integ_int": volume * float(image[int_mask].mean()),
     }
-    values["morph_moran_i"], values["morph_geary_c"] = spatial_autocorrelation(
-        image, int_mask, spacing
-    )
-    return {f.name: float(values[f.name]) for f in FEATURES}
+    if wanted("morph_vol_dens_ombb", "morph_area_dens_ombb"):
+        values.update(_densities("ombb", volume, area, minimum_bounding_box(hull_points)))
+    if wanted("morph_vol_dens_mvee", "morph_area_dens_mvee"):
+        values.update(_ellipsoid_densities("mvee", volume, area,
+                                           minimum_volume_ellipsoid(hull_points)))
+    if wanted("morph_moran_i", "morph_geary_c"):
+        values["morph_moran_i"], values["morph_geary_c"] = spatial_autocorrelation(
+            image, int_mask, spacing
+        )
+    return {f.name: float(values[f.name]) for f in FEATURES if f.name not in exclude}
 
 
 def _checked(
@@ -324,7 +336,8 @@ def spatial_autocorrelation(
     sum w_ij (a_i - a_j)² = 2 a²·(K∗m) - 2 a·(K∗a).
     The result equals the pairwise sums up to floating-point rounding (relative ~1e-12).
     For a bounding box of B voxels the time is O(B log B) and the memory a few hundred
-    bytes per voxel of B (the FFTs run on a grid of about 8B voxels).
+    bytes per voxel of B (the FFTs run on a grid of about 8B voxels); small ROIs, where the
+    N² pairs cost less than that, are summed pair by pair (numba).
     """
     box = tuple(slice(lo, hi + 1) for lo, hi in zip(*_bounds(mask), strict=True))
     inside = np.asarray(mask, dtype=bool)[box]
@@ -334,15 +347,41 @@ def spatial_autocorrelation(
     sum_sq = float(np.sum(deviation**2))
     if n < 2 or sum_sq == 0.0:
         return np.nan, np.nan
-    k_mask, k_dev = _inverse_distance_correlate(
-        (inside.astype(np.float64), deviation), np.asarray(spacing, dtype=np.float64)
-    )
-    total_weight = float(np.sum(inside * k_mask))
-    cross = float(np.sum(deviation * k_dev))
+    steps = np.asarray(spacing, dtype=np.float64)
+    fft_size = np.prod([fft.next_fast_len(2 * s - 1, real=True) for s in inside.shape])
+    if n * n <= _DIRECT_PAIRS_PER_FFT_VOXEL * fft_size:
+        points = np.argwhere(inside) * steps
+        total_weight, cross, squared_diff = _pair_sums(points, deviation[inside])
+    else:
+        k_mask, k_dev = _inverse_distance_correlate((inside.astype(np.float64), deviation), steps)
+        total_weight = float(np.sum(inside * k_mask))
+        cross = float(np.sum(deviation * k_dev))
+        squared_diff = 2.0 * float(np.sum(deviation**2 * k_mask)) - 2.0 * cross
     moran = n / total_weight * cross / sum_sq
-    geary = (n - 1) / (2.0 * total_weight) * (2.0 * float(np.sum(deviation**2 * k_mask))
-                                              - 2.0 * cross) / sum_sq
+    geary = (n - 1) / (2.0 * total_weight) * squared_diff / sum_sq
     return moran, geary
+
+
+#: Below this many voxel pairs per voxel of the FFT grid, summing over pairs directly is faster.
+_DIRECT_PAIRS_PER_FFT_VOXEL = 20
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_sums(points, deviation):
+    """W, sum w_ij a_i a_j and sum w_ij (a_i - a_j)² over ordered pairs i ≠ j (w = 1/distance)."""
+    n = points.shape[0]
+    weight = cross = squared = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dz = points[i, 0] - points[j, 0]
+            dy = points[i, 1] - points[j, 1]
+            dx = points[i, 2] - points[j, 2]
+            w = 1.0 / np.sqrt(dz * dz + dy * dy + dx * dx)
+            diff = deviation[i] - deviation[j]
+            weight += w
+            cross += w * deviation[i] * deviation[j]
+            squared += w * diff * diff
+    return 2.0 * weight, 2.0 * cross, 2.0 * squared
 
 
 def _bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -361,14 +400,18 @@ def _inverse_distance_correlate(
     kernel = np.zeros(squared.shape)
     np.divide(1.0, np.sqrt(squared), out=kernel, where=squared > 0)
     padded = [fft.next_fast_len(2 * s - 1, real=True) for s in shape]
-    kernel_ft = fft.rfftn(kernel, padded)
+    # workers=-1: pocketfft spreads independent 1D transforms over the cores, so the result
+    # does not depend on their number.
+    kernel_ft = fft.rfftn(kernel, padded, workers=-1)
     valid = tuple(slice(s - 1, 2 * s - 1) for s in shape)  # the "same" part of the convolution
-    return [fft.irfftn(kernel_ft * fft.rfftn(f, padded), padded)[valid] for f in fields]
+    return [fft.irfftn(kernel_ft * fft.rfftn(f, padded, workers=-1), padded, workers=-1)[valid]
+            for f in fields]
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
     values = morphology_features(
-        roi.morph_mask, roi.spacing, image=roi.image, int_mask=roi.int_mask
+        roi.morph_mask, roi.spacing, image=roi.image, int_mask=roi.int_mask,
+        exclude=frozenset(spec.features.exclude),
     )
     return {(name, ""): value for name, value in values.items()}
 
