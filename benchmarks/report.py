@@ -1,0 +1,295 @@
+"""benchmarks/results.md from the results of ``run.py`` (plain data, see ``run.py``)."""
+
+from __future__ import annotations
+
+from agreement import PAIRS, RELATIVE_TOLERANCE, UNMATCHED
+from bench_config import MODES
+
+__all__ = ["render"]
+
+_MIB = 2**20
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value >= 10:
+        return f"{value:.1f} s"
+    if value >= 0.1:
+        return f"{value:.2f} s"
+    return f"{value * 1000:.1f} ms"
+
+
+def _mib(value: float | None) -> str:
+    return "–" if value is None else f"{value / _MIB:,.0f} MiB"
+
+
+def _timing(record: dict) -> str:
+    """'median (min–max)' of a tool, or its failure."""
+    if record.get("status") != "ok" or "median_s" not in record:
+        return f"failed: {record.get('error', '?')}"
+    return f"{_secs(record['median_s'])} ({_secs(record['min_s'])}–{_secs(record['max_s'])})"
+
+
+def _header(results: dict) -> list[str]:
+    m = results["machine"]
+    smoke = results.get("smoke_reasons") or []
+    lines = ["# radiome benchmark results", ""]
+    if smoke:
+        lines += ["> **Smoke run, not the benchmark**: " + "; ".join(smoke) + ". "
+                  "Run `make bench` on a quiet machine for the numbers that count.", ""]
+    lines += [
+        f"- Command: `{results['command']}`",
+        f"- Started {results['started']}, took {results['duration_s'] / 60:.1f} min",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']:.0f} GiB memory, "
+        f"{m['os']}; 1-minute load average {m['load_start']:.2f} at the start, "
+        f"{m.get('load_end', float('nan')):.2f} at the end",
+        f"- Repetitions: {results['reps']} timed runs per tool after one warm-up, alternating "
+        "radiome, other, radiome, other ...; fresh worker processes for every case and mode",
+        "",
+        "Times are the computation alone, inside each tool's own long-lived process, from "
+        "images already in memory (radiome: `radiome.extract()` on a loaded `Volume`/`Mask`; "
+        "PyRadiomics: `execute()` on SimpleITK images; MIRP: `extract_features()` on in-memory "
+        "arrays with their geometry). Reading files, interpreter start-up and imports are in "
+        "[their own table](#overheads). Ratio = other tool's median / radiome's median. Peak "
+        "RSS is each worker process's peak resident memory (`ru_maxrss`) during the timed "
+        "runs of that case and mode (tracking restarted after the warm-up through "
+        "`/proc/self/clear_refs`), imports and the images in memory included; working memory "
+        "is that peak minus the RSS just before the timed runs. The process's peak including "
+        "the warm-up (JIT compilation) is in the overheads table.",
+        "",
+    ]
+    versions = results.get("versions", {})
+    if versions:
+        lines += ["| tool | versions |", "| --- | --- |"]
+        for tool, v in versions.items():
+            lines.append(f"| {tool} | " + ", ".join(f"{k} {val}" for k, val in v.items()) + " |")
+        lines.append("")
+    return lines
+
+
+def _working(record: dict) -> float | None:
+    """Peak RSS of the timed runs above the RSS before them: the extraction's working memory."""
+    if record.get("peak_rss") is None or record.get("rss_before_runs") is None:
+        return None
+    return max(record["peak_rss"] - record["rss_before_runs"], 0)
+
+
+def _agreement_cell(results: dict, case: str) -> str:
+    for a in results.get("agreement", []):
+        if a["case"] == case and a["status"] == "ok":
+            s = a["counts"]["same"]
+            return f"{s['agree']}/{s['compared']}"
+    return "–"
+
+
+def _speed(results: dict) -> list[str]:
+    lines = ["## Speed", ""]
+    unavailable = results.get("unavailable_modes", {})
+    for name, mode in MODES.items():
+        if name not in results["modes"]:
+            continue
+        lines += [f"### {name}: {mode.title} (radiome vs {mode.other})", ""]
+        if name in unavailable:
+            lines += [f"Not available: {unavailable[name]}", ""]
+            continue
+        lines += [f"radiome spec: `benchmarks/specs/{mode.spec}`.", ""]
+        agree = " | agreement" if mode.other == "pyradiomics" else ""
+        lines += [f"| case | radiome | {mode.other} | ratio | peak RSS radiome / {mode.other} | "
+                  f"working memory radiome / {mode.other} | values radiome / {mode.other}"
+                  f"{agree} |",
+                  "| --- | --- | --- | --- | --- | --- | ---" + (" | ---" if agree else "") + " |"]
+        for r in results["speed"]:
+            if r["mode"] != name:
+                continue
+            ours, other = r["tools"]["radiome"], r["tools"][mode.other]
+            ratio = f"**{r['ratio']:.1f}×**" if "ratio" in r else "–"
+            row = (f"| {r['case']} | {_timing(ours)} | {_timing(other)} | {ratio} | "
+                   f"{_mib(ours.get('peak_rss'))} / {_mib(other.get('peak_rss'))} | "
+                   f"{_mib(_working(ours))} / {_mib(_working(other))} | "
+                   f"{ours.get('n_values', '–')} / {other.get('n_values', '–')}")
+            if agree:
+                row += f" | {_agreement_cell(results, r['case'])}"
+            lines.append(row + " |")
+        lines.append("")
+        if mode.other == "mirp":
+            lines += [
+                "MIRP runs with its defaults where radiome has no setting: it estimates Moran's I "
+                "and Geary's C from random samples of 100 voxels (for ROIs of 1000 voxels or "
+                "more) until the standard error is small, where radiome computes them exactly "
+                "over all voxel pairs; and it searches for local intensity peaks in every "
+                "response map, which is most of its time in the filtered mode. MIRP holds "
+                "images as float32, radiome as float64.", ""]
+        if mode.other == "pyradiomics":
+            lines += [
+                "Agreement: shared features of the original image that follow the same "
+                f"definition and agree within {RELATIVE_TOLERANCE:g} relative "
+                "([details](#agreement-with-pyradiomics)). PyRadiomics runs with "
+                "`additionalInfo` off (no diagnostics, no image hashing), which only helps it.",
+                ""]
+    return lines
+
+
+def _criteria(results: dict) -> list[str]:
+    lines = ["## Targets (issue 5)", ""]
+    rows = []
+    for r in results["speed"]:
+        other = MODES[r["mode"]].other
+        theirs = r["tools"][other].get("median_s")
+        if "ratio" not in r:
+            continue
+        if other == "pyradiomics":
+            if theirs >= 0.5:
+                target, ok = "≥ 20×", r["ratio"] >= 20
+            else:
+                target, ok = "≥ 1× (small case)", r["ratio"] >= 1
+        else:
+            target, ok = "≥ 50×", r["ratio"] >= 50
+        ours_rss = r["tools"]["radiome"].get("peak_rss")
+        theirs_rss = r["tools"][other].get("peak_rss")
+        memory = "–" if ours_rss is None or theirs_rss is None else (
+            "yes" if ours_rss < theirs_rss else "**no**")
+        rows.append(f"| {r['case']} | {r['mode']} | {r['ratio']:.1f}× | {target} | "
+                    f"{'yes' if ok else '**no**'} | {memory} |")
+    if rows:
+        lines += ["| case | mode | ratio | target | met | radiome peak RSS below the other's |",
+                  "| --- | --- | --- | --- | --- | --- |", *rows, ""]
+    for s in results.get("scaling", []):
+        if "time_exponent" in s:
+            ok = "yes" if s["time_exponent"] <= 1.15 else "**no**"
+            lines.append(f"- Scaling exponent ({s['spec']}): {s['time_exponent']:.3f} "
+                         f"(target ≤ 1.15: {ok})")
+    return [*lines, ""]
+
+
+def _overheads(results: dict) -> list[str]:
+    lines = ["## Overheads", "",
+             "Per worker process: interpreter start-up (spawn to the first line of the worker); "
+             "imports of the tool, split into those at import and those the tool defers to its "
+             "first file read (first read minus second read); reading the case's files into "
+             "memory (the second read); the first (warm-up) extraction (JIT compilation, caches); "
+             "the process's RSS after loading, and its peak RSS over its whole life.", "",
+             "| case | mode | tool | start-up | imports | lazy imports | read | warm-up | "
+             "RSS after load | process peak RSS |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results["speed"]:
+        for tool, rec in r["tools"].items():
+            lines.append(f"| {r['case']} | {r['mode']} | {tool} | {_secs(rec.get('startup_s'))} "
+                         f"| {_secs(rec.get('import_s'))} | {_secs(rec.get('lazy_import_s'))} | "
+                         f"{_secs(rec.get('read_s'))} | {_secs(rec.get('warmup_s'))} | "
+                         f"{_mib(rec.get('rss_loaded'))} | {_mib(rec.get('process_peak_rss'))} |")
+    return [*lines, ""]
+
+
+def _value(v: float | None) -> str:
+    return "–" if v is None else f"{v:.10g}"
+
+
+def _agreement(results: dict) -> list[str]:
+    agreement = results.get("agreement", [])
+    if not agreement:
+        return []
+    lines = ["## Agreement with PyRadiomics", "",
+             "Original image, PyRadiomics' settings above; radiome runs `original.yaml` with a "
+             "re-segmentation minimum of floor(min / 25) · 25 per case, which reproduces "
+             "PyRadiomics' bin edges and removes no voxel, so both see the same grey levels. "
+             "MIRP runs its full set with the same bin edges as a second IBSI implementation. "
+             f"Agreement: |a − b| ≤ {RELATIVE_TOLERANCE:g} · max(|a|, |b|).", "",
+             "| case | same definition | after conversion | known differences | radiome = MIRP |",
+             "| --- | --- | --- | --- | --- |"]
+    for a in agreement:
+        if a["status"] != "ok":
+            lines.append(f"| {a['case']} | failed: {a['error']} | | | |")
+            continue
+        c = a["counts"]
+        mirp = (f"{c['mirp']['agree']}/{c['mirp']['compared']}" if not c["mirp"]["error"]
+                else f"failed: {c['mirp']['error']}")
+        lines.append(f"| {a['case']} | {c['same']['agree']}/{c['same']['compared']} | "
+                     f"{c['converted']['agree']}/{c['converted']['compared']} | "
+                     f"{c['differs']['agree']}/{c['differs']['compared']} agree | {mirp} |")
+    lines += ["", "Every pair that does not agree, with the three tools' values:", "",
+              "| case | PyRadiomics | radiome | kind | PyRadiomics value | radiome value "
+              "| MIRP value | rel. diff. to PyRadiomics |", "| --- | --- | --- | --- | --- | --- "
+              "| --- | --- |"]
+    for a in agreement:
+        for row in a.get("rows", []):
+            if row["agree"] and row["agree_mirp"] is not False:
+                continue
+            rel = "missing" if row["relative"] is None else f"{row['relative']:.2e}"
+            lines.append(f"| {a['case']} | {row['pyradiomics']} | {row['radiome']} "
+                         f"{row['aggregation']} | {row['kind']} | "
+                         f"{_value(row['pyradiomics_value'])} | {_value(row['radiome_value'])} | "
+                         f"{_value(row['mirp_value'])} | {rel} |")
+    lines += ["", "### Mapping of shared features", "",
+              "| PyRadiomics | radiome | aggregation | kind |", "| --- | --- | --- | --- |"]
+    lines += [f"| {p.pyradiomics} | {p.radiome} | {p.aggregation} | {p.kind} |" for p in PAIRS]
+    lines += ["", "PyRadiomics features without an IBSI counterpart: "
+              + "; ".join(f"{k} ({v})" for k, v in UNMATCHED.items()) + ".", ""]
+    return lines
+
+
+def _differences(notes: list[str]) -> list[str]:
+    return ["## Known definition differences (IBSI vs PyRadiomics)", "",
+            *[f"- {n}" for n in notes], ""]
+
+
+def _scaling(results: dict) -> list[str]:
+    series = results.get("scaling", [])
+    if not series:
+        return []
+    lines = ["## Scaling with ROI size", "",
+             "`radiome.synthetic.textured_sphere(n)`: a sphere of about n voxels (1 mm) with a "
+             "textured interior in soft tissue; each size in a fresh process after a warm-up "
+             "on a 10³-voxel sphere; median of the repeats. Extra memory = peak RSS − RSS "
+             "after loading the arrays, per voxel of the ROI's bounding box (float64 image = "
+             "8 B per voxel).", ""]
+    for s in series:
+        lines += [f"### {s['spec']} ({s['repeats']} repeats)", "",
+                  "| ROI voxels | bounding box | median time | µs per voxel | peak RSS | "
+                  "extra memory | extra B per bbox voxel |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        for p in s["points"]:
+            if "error" in p:
+                lines.append(f"| ~{p['n_target']:,} | failed: {p['error']} | | | | | |")
+                continue
+            lines.append(f"| {p['n_voxels']:,} | {p['bbox_voxels']:,} | {_secs(p['median_s'])} | "
+                         f"{1e6 * p['median_s'] / p['n_voxels']:.2f} | {_mib(p['peak_rss'])} | "
+                         f"{_mib(p['extra_rss'])} | {p['extra_bytes_per_bbox_voxel']:.0f} |")
+        if "time_exponent" in s:
+            lines += ["", f"Fitted exponent of time ~ n^b over all sizes: b = "
+                      f"{s['time_exponent']:.3f}"
+                      + (f"; over 10⁵ voxels and up: {s['time_exponent_from_1e5']:.3f}"
+                         if "time_exponent_from_1e5" in s else "")
+                      + f". Extra memory ~ n^{s['memory_exponent']:.3f}."]
+        lines.append("")
+    return lines
+
+
+def _throughput(results: dict) -> list[str]:
+    t = results.get("throughput")
+    if not t:
+        return []
+    lines = ["## Cohort throughput (issue 6)", "",
+             f"{t['n_cases']} synthetic CT cases (`radiome.synthetic.write_cohort`), "
+             f"`radiome.cohort.run_batch` with the {t['spec']} into a fresh SQLite store; wall "
+             "time including Dask start-up and storing.", "",
+             "| workers | cases | failed | wall time | cases per minute |",
+             "| --- | --- | --- | --- | --- |"]
+    for run in t["runs"]:
+        lines.append(f"| {run['workers']} | {run['done']} | {run['failed']} | "
+                     f"{_secs(run['seconds'])} | {run['cases_per_min']:.1f} |")
+    if "ratio" in t:
+        lines += ["", f"Ratio 2 workers / 1 worker: **{t['ratio']:.2f}**."]
+    return [*lines, ""]
+
+
+def render(results: dict, differences: list[str]) -> str:
+    """The whole results.md text."""
+    parts = [_header(results)]
+    if results.get("speed"):
+        parts += [_speed(results), _criteria(results), _overheads(results)]
+    parts += [_agreement(results), _differences(differences), _scaling(results),
+              _throughput(results)]
+    if results.get("errors"):
+        parts.append(["## Errors", "", *[f"- {e}" for e in results["errors"]], ""])
+    return "\n".join(line for part in parts for line in part).rstrip() + "\n"
