@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numba
 import numpy as np
@@ -47,8 +47,8 @@ __all__ = [
 
 _SCIPY_MODES: dict[str, str] = {"zero": "constant", "nearest": "nearest", "periodic": "wrap",
                                 "mirror": "reflect"}
-_NUMPY_MODES: dict[str, str] = {"zero": "constant", "nearest": "edge", "periodic": "wrap",
-                                "mirror": "symmetric"}
+_NUMPY_MODES: dict[str, Literal["constant", "edge", "wrap", "symmetric"]] = {
+    "zero": "constant", "nearest": "edge", "periodic": "wrap", "mirror": "symmetric"}
 
 _BLOCK = 2048  # voxels of a line block summed tap by tap while it stays in cache
 
@@ -108,7 +108,7 @@ def pad(array: np.ndarray, widths: Sequence[tuple[int, int]], boundary: Boundary
     ndarray
         The padded image.
     """
-    return np.pad(array, [tuple(w) for w in widths], mode=_NUMPY_MODES[boundary])
+    return np.pad(array, [(int(w[0]), int(w[1])) for w in widths], mode=_NUMPY_MODES[boundary])
 
 
 def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary) -> np.ndarray:
@@ -193,8 +193,12 @@ def separable_responses(array: np.ndarray, variants: Sequence[Sequence[Chain]],
         identical responses are given once; filters that are the negative of one another share
         their passes; for ``average``, the mean response of merged variants.
     """
-    items = [_signed_chains(variant) for variant in variants]
-    yield from _descend(array, items, list(axes), 0, boundary, pooling == "average")
+    # The contiguous (last) axis first: it has the fewest distinct passes at the top of the
+    # tree, and its passes are the slowest.
+    order = sorted(range(len(axes)), key=lambda i: -axes[i])
+    items = [_signed_chains([variant[i] for i in order]) for variant in variants]
+    yield from _descend(array, items, [axes[i] for i in order], 0, boundary,
+                        pooling == "average")
 
 
 def pool(responses: Iterable[tuple[np.ndarray, int]], pooling: Pooling) -> np.ndarray:
@@ -246,14 +250,14 @@ def fft_filter(padded: np.ndarray, axes: Sequence[int],
         True for Hermitian transfer functions (real kernels): real FFTs and real responses;
         False for complex kernels: complex FFTs and complex responses.
     fft_shape : sequence of int, optional
-        FFT size along ``axes``, at least the padded size (zeros fill the rest: right for a
-        compact kernel whose radius the padding covers). Default: the padded size, so the
-        filter is circular on the padded image.
+        FFT size along ``axes``, at least the padded size (zeros fill the rest). Default: the
+        padded size, so the filter is circular on the padded image.
 
     Yields
     ------
     ndarray
-        Filtered image (float64, or complex128 when ``real`` is False), cropped, contiguous.
+        Filtered image (float64, or complex128 when ``real`` is False), cropped: a view of
+        a buffer that the next item overwrites, so copy what you keep.
 
     Notes
     -----
@@ -262,21 +266,20 @@ def fft_filter(padded: np.ndarray, axes: Sequence[int],
     """
     axes = list(axes)
     shape = tuple(fft_shape) if fft_shape is not None else tuple(padded.shape[a] for a in axes)
-    forward, inverse = (sfft.rfftn, sfft.irfftn) if real else (sfft.fftn, sfft.ifftn)
+    forward = sfft.rfftn if real else sfft.fftn
     spectrum = forward(padded, s=shape, axes=axes, workers=-1)
     del padded
     functions = transfer(shape)
-    crop = tuple(crop)
+    buffer = None
+    inverse = sfft.irfftn if real else sfft.ifftn
     for index, function in enumerate(functions):
         if index == len(functions) - 1:
-            spectrum *= function
-            product = spectrum
+            product = np.multiply(spectrum, function, out=spectrum)
         else:
-            product = spectrum * function
-        del function
-        yield np.ascontiguousarray(
-            inverse(product, s=shape, axes=axes, overwrite_x=True, workers=-1)[crop])
-        del product
+            if buffer is None:
+                buffer = np.empty_like(spectrum)
+            product = np.multiply(spectrum, function, out=buffer)
+        yield inverse(product, s=shape, axes=axes, overwrite_x=True, workers=-1)[tuple(crop)]
 
 
 def global_padding(shape: Sequence[int], axes: Sequence[int],

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
+import numba
 import numpy as np
 from scipy import fft as sfft
 
@@ -54,9 +54,16 @@ def gabor_response(array: np.ndarray, spacing: tuple[float, float, float],
     kernel is as large as the image in the IBSI 2 tests).
     """
     angles = _orientations(spec)
-    moduli = (modulus for plane in _PLANES[spec.dimensions]
-              for modulus in _plane_moduli(array, spacing, spec, plane, angles))
-    return pool(moduli, spec.pooling)
+    pooled = []
+    for plane in _PLANES[spec.dimensions]:
+        normal = 3 - sum(plane)  # the axis across the plane
+        stack = np.ascontiguousarray(np.moveaxis(array, normal, 0))  # plane axes last
+        plane_spacing = (spacing[plane[0]], spacing[plane[1]])
+        plane_pool = _plane_pool(stack, plane_spacing, spec, angles)
+        pooled.append((np.moveaxis(plane_pool, 0, normal), 1))
+    # Every plane has the same number of orientations: pooling the per-plane pools is
+    # pooling over all plane-orientation pairs.
+    return np.ascontiguousarray(pool(pooled, spec.pooling))
 
 
 def gabor_kernel(spec: GaborSpec, theta: float,
@@ -99,19 +106,18 @@ def gabor_margin(spec: GaborSpec, spacing: tuple[float, float, float]) -> tuple[
     return (margin[0], margin[1], margin[2])
 
 
-def _plane_moduli(array: np.ndarray, spacing: tuple[float, float, float], spec: GaborSpec,
-                  plane: tuple[int, int],
-                  angles: list[float]) -> Iterator[tuple[np.ndarray, int]]:
-    """Moduli of the responses in one plane, one per orientation (multiplicity 1)."""
-    plane_spacing = (spacing[plane[0]], spacing[plane[1]])
+def _plane_pool(stack: np.ndarray, plane_spacing: tuple[float, float], spec: GaborSpec,
+                angles: list[float]) -> np.ndarray:
+    """Pooled moduli of the responses in the planes of axes (1, 2) of ``stack``."""
     radii = _radii(spec, plane_spacing)
-    widths = [(0, 0)] * 3
-    crop = [slice(None)] * 3
-    for axis, radius in zip(plane, radii, strict=True):
-        widths[axis] = (radius, radius)
-        crop[axis] = slice(radius, radius + array.shape[axis])
-    fft_shape = tuple(sfft.next_fast_len(array.shape[a] + 2 * r, real=False)
-                      for a, r in zip(plane, radii, strict=True))
+    # Padding by the kernel radius before and up to a fast FFT length after: the response
+    # at the kept voxels reads only padded voxels, never wraps around.
+    widths = [(0, 0)]
+    crop = [slice(None)]
+    for n, radius in zip(stack.shape[1:], radii, strict=True):
+        size = sfft.next_fast_len(n + 2 * radius, real=False)
+        widths.append((radius, size - n - radius))
+        crop.append(slice(radius, radius + n))
 
     def transfer(shape: tuple[int, ...]) -> list[np.ndarray]:
         rows = np.arange(-radii[0], radii[0] + 1) % shape[0]
@@ -120,12 +126,31 @@ def _plane_moduli(array: np.ndarray, spacing: tuple[float, float, float], spec: 
         for theta in angles:
             placed = np.zeros(shape, dtype=np.complex128)
             placed[np.ix_(rows, cols)] = gabor_kernel(spec, theta, plane_spacing)
-            functions.append(np.expand_dims(sfft.fft2(placed), axis=3 - sum(plane)))
+            functions.append(sfft.fft2(placed))
         return functions
 
-    for response in fft_filter(pad(array, widths, spec.boundary), plane, transfer, crop,
-                               real=False, fft_shape=fft_shape):
-        yield np.abs(response), 1
+    total = np.zeros(stack.shape)
+    for response in fft_filter(pad(stack, widths, spec.boundary), (1, 2), transfer, crop,
+                               real=False):
+        _pool_modulus(response, total, spec.pooling == "max")
+    if spec.pooling == "average":
+        total /= len(angles)
+    return total
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _pool_modulus(response, total, use_max):
+    """total <- max(total, |response|) or total + |response|, voxel by voxel."""
+    nz, ny, nx = response.shape
+    for z in numba.prange(nz):
+        for y in range(ny):
+            for x in range(nx):
+                value = response[z, y, x]
+                modulus = math.sqrt(value.real * value.real + value.imag * value.imag)
+                if use_max:
+                    total[z, y, x] = max(total[z, y, x], modulus)
+                else:
+                    total[z, y, x] += modulus
 
 
 def _orientations(spec: GaborSpec) -> list[float]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import ndimage as ndi
 
 from radiome.filters.convolution import Taps, convolve_taps, filtered_axes
 from radiome.filters.spec import LoGSpec
 
-__all__ = ["log_margin", "log_response"]
+__all__ = ["log_margin", "log_response", "log_transfer"]
 
 
 def log_response(array: np.ndarray, spacing: tuple[float, float, float],
@@ -54,6 +56,47 @@ def log_response(array: np.ndarray, spacing: tuple[float, float, float],
                                    mode)
         previous = axis
     return laplacian
+
+
+def log_transfer(shape: Sequence[int], sigma: Sequence[float], truncate: float) -> np.ndarray:
+    """Return the transfer function of the LoG kernel of :func:`log_response` on a half spectrum.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        FFT size along each transformed axis.
+    sigma : sequence of float
+        Sigma in voxels along those axes.
+    truncate : float
+        Kernel cut, in sigma.
+
+    Returns
+    -------
+    ndarray of float64
+        ``sum_a D2_a(w_a) prod_(b != a) G_b(w_b)``, the DFTs of the same truncated 1D
+        kernels, shaped ``(*shape[:-1], shape[-1] // 2 + 1)`` (``rfftn`` layout). Multiplying
+        a spectrum by it is the circular convolution with the LoG kernel.
+    """
+    smooth: list[np.ndarray] = []
+    second: list[np.ndarray] = []
+    last = len(shape) - 1
+    for i, (n, s) in enumerate(zip(shape, sigma, strict=True)):
+        frequencies = 2.0 * np.pi * (np.fft.rfftfreq(n) if i == last else np.fft.fftfreq(n))
+        expand = [1] * len(shape)
+        expand[i] = frequencies.size
+        for order, out in ((0, smooth), (2, second)):
+            taps = _gaussian_taps(s, order, truncate)
+            response = sum(w * np.exp(-1j * frequencies * o)
+                           for o, w in zip(taps.offsets, taps.weights, strict=True))
+            out.append(np.real(response).reshape(expand))  # symmetric kernels: real
+    total = np.zeros(())
+    for a in range(len(shape)):
+        term = second[a]
+        for b in range(len(shape)):
+            if b != a:
+                term = term * smooth[b]
+        total = total + term
+    return total
 
 
 def log_margin(spec: LoGSpec, spacing: tuple[float, float, float]) -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiome.filters.convolution import fft_filter, filtered_axes, global_padding, pad
-from radiome.filters.log import log_response
+from radiome.filters.log import log_transfer
 from radiome.filters.simoncelli import simoncelli_transfer
 from radiome.filters.spec import RieszSpec, SimoncelliSpec
 
@@ -31,9 +31,10 @@ def riesz_response(array: np.ndarray, spacing: tuple[float, float, float],
     Returns
     -------
     (Z, Y, X) ndarray of float64
-        ``F^-1[F(g) R_n]`` with ``g`` the base response and
-        ``R_n(w) = (-i)^|n| sqrt(|n|! / (n_1! ... n_D!)) prod_a (w_a / |w|)^(n_a)``
-        (``R_n(0) = 0``), the image padded to about twice its size along the filtered axes
+        ``F^-1[F(f) B R_n]`` with ``B`` the base filter's transfer function (the DFT of the
+        truncated LoG kernel, :func:`radiome.filters.log.log_transfer`, or the Simoncelli
+        band-pass) and ``R_n(w) = (-i)^|n| sqrt(|n|! / (n_1! ... n_D!)) prod_a (w_a/|w|)^n_a``
+        (``R_n(0) = 0``), on the image padded to about twice its size along the filtered axes
         unless the boundary is periodic (:func:`radiome.filters.convolution.global_padding`).
 
     Notes
@@ -48,9 +49,6 @@ def riesz_response(array: np.ndarray, spacing: tuple[float, float, float],
     base = spec.base
     axes = filtered_axes(base.dimensions)
     widths, crop = global_padding(array.shape, axes, base.boundary)
-    padded = pad(array, widths, base.boundary)
-    if not isinstance(base, SimoncelliSpec):
-        padded = log_response(padded, spacing, base)
     order = tuple(reversed(spec.order))  # x, y, z -> array axis order
     axis_spacing = [spacing[a] for a in axes]
 
@@ -58,11 +56,13 @@ def riesz_response(array: np.ndarray, spacing: tuple[float, float, float],
         function = riesz_transfer(shape, axis_spacing, order)
         if isinstance(base, SimoncelliSpec):
             function *= simoncelli_transfer(shape, base.level)
+        else:
+            sigma = [base.sigma_mm / d for d in axis_spacing]
+            function *= log_transfer(shape, sigma, base.truncate)
         return [function]
 
-    responses = fft_filter(padded, axes, transfer, crop)
-    del padded  # the FFT releases it once transformed
-    return next(responses)
+    return np.ascontiguousarray(next(fft_filter(pad(array, widths, base.boundary), axes,
+                                                transfer, crop)))
 
 
 def riesz_transfer(shape: Sequence[int], spacing: Sequence[float],

@@ -47,7 +47,8 @@ def simoncelli_response(array: np.ndarray, spacing: tuple[float, float, float],
     def transfer(shape: tuple[int, ...]) -> list[np.ndarray]:
         return [simoncelli_transfer(shape, spec.level)]
 
-    return next(fft_filter(pad(array, widths, spec.boundary), axes, transfer, crop))
+    return np.ascontiguousarray(next(fft_filter(pad(array, widths, spec.boundary), axes,
+                                                transfer, crop)))
 
 
 def simoncelli_transfer(shape: Sequence[int], level: int) -> np.ndarray:
