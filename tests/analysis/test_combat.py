@@ -59,7 +59,10 @@ def real_with_sites(shared_data: Path):
     rng = np.random.default_rng(3)
     batch = rng.choice(np.array(["s1", "s2", "s3"]), X.shape[0], p=[0.3, 0.3, 0.4])
     effect = {"s1": (0.0, 1.0), "s2": (0.8, 1.6), "s3": (-0.5, 0.7)}
-    X = X * np.array([effect[b][1] for b in batch])[:, None] + np.array([effect[b][0] for b in batch])[:, None]
+    X = (
+        X * np.array([effect[b][1] for b in batch])[:, None]
+        + np.array([effect[b][0] for b in batch])[:, None]
+    )
     return X, batch
 
 
@@ -67,8 +70,13 @@ def real_with_sites(shared_data: Path):
 def test_equals_neurocombat_with_covariates(synthetic, parametric):
     X, batch, cov = synthetic
     ref = _quiet(
-        neuroCombat, X.T.copy(), cov.assign(batch=batch), "batch",
-        categorical_cols=["sex"], continuous_cols=["age"], parametric=parametric,
+        neuroCombat,
+        X.T.copy(),
+        cov.assign(batch=batch),
+        "batch",
+        categorical_cols=["sex"],
+        continuous_cols=["age"],
+        parametric=parametric,
     )["data"].T
     got = ComBat(parametric=parametric).fit_transform(X, batch=batch, covariates=cov)
     np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
@@ -89,14 +97,17 @@ def test_removes_site_effects(real_with_sites):
     got = ComBat().fit_transform(X, batch=batch)
     site_means = np.array([got[batch == b].mean(axis=0) for b in np.unique(batch)])
     raw_means = np.array([X[batch == b].mean(axis=0) for b in np.unique(batch)])
-    assert np.abs(site_means - site_means.mean(0)).max() < 0.2 * np.abs(raw_means - raw_means.mean(0)).max()
+    assert (
+        np.abs(site_means - site_means.mean(0)).max()
+        < 0.2 * np.abs(raw_means - raw_means.mean(0)).max()
+    )
 
 
 def test_stopping_rule_counts_like_neurocombat(synthetic, monkeypatch):
     """Same number of EB iterations as neuroCombat's it_sol (stopping rule is the definition)."""
     nc = importlib.import_module("neuroCombat.neuroCombat")  # the module, not the function
 
-    X, batch, cov = synthetic
+    X, batch, _ = synthetic
     counts = []
     original = nc.postvar
 
@@ -115,10 +126,12 @@ def test_frozen_parameters_apply_to_new_samples(synthetic):
     train = np.arange(X.shape[0]) % 4 != 0
     model = ComBat().fit(X[train], batch=batch[train], covariates=cov[train])
     whole = model.transform(X[~train], batch=batch[~train], covariates=cov[~train])
-    one_by_one = np.vstack([
-        model.transform(X[[i]], batch=batch[[i]], covariates=cov.iloc[[i]])
-        for i in np.flatnonzero(~train)
-    ])
+    one_by_one = np.vstack(
+        [
+            model.transform(X[[i]], batch=batch[[i]], covariates=cov.iloc[[i]])
+            for i in np.flatnonzero(~train)
+        ]
+    )
     np.testing.assert_allclose(whole, one_by_one, atol=1e-12)
     np.testing.assert_allclose(
         model.transform(X[train], batch=batch[train], covariates=cov[train]),
@@ -138,7 +151,9 @@ def test_equals_neuroharmonize_apply_on_new_samples(synthetic):
     model, _ = _quiet(harmonizationLearn, X[train], covars[train].reset_index(drop=True))
     ref = _quiet(harmonizationApply, X[~train], covars[~train].reset_index(drop=True), model)
     ours = ComBat().fit(X[train], batch=batch[train], covariates=covars.loc[train, ["age", "male"]])
-    got = ours.transform(X[~train], batch=batch[~train], covariates=covars.loc[~train, ["age", "male"]])
+    got = ours.transform(
+        X[~train], batch=batch[~train], covariates=covars.loc[~train, ["age", "male"]]
+    )
     np.testing.assert_allclose(got, ref, atol=TOL, rtol=0)
 
 

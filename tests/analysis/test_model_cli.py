@@ -1,4 +1,4 @@
-"""``radiome model evaluate | fit | predict`` on real radMLBench tables and on long feature tables."""
+"""``radiome model evaluate | fit | predict`` on radMLBench tables and long feature tables."""
 
 from __future__ import annotations
 
@@ -26,8 +26,21 @@ def _invoke(*args):
 def test_evaluate_binary_json_on_fusco(radmlbench: Path, tmp_path: Path):
     """Fusco2022: Target written True/False, ID and Target the last columns."""
     result = _invoke(
-        "evaluate", radmlbench / "datasets" / "Fusco2022.gz", "--id", "ID", "--outcome", "Target",
-        "--repeats", "1", "--folds", "3", "--n-boot", "200", "--json", "--plots", tmp_path,
+        "evaluate",
+        radmlbench / "datasets" / "Fusco2022.gz",
+        "--id",
+        "ID",
+        "--outcome",
+        "Target",
+        "--repeats",
+        "1",
+        "--folds",
+        "3",
+        "--n-boot",
+        "200",
+        "--json",
+        "--plots",
+        tmp_path,
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -48,10 +61,14 @@ def _survival_csv(tmp_path: Path, n: int = 120) -> Path:
     cens = rng.exponential(1.5, n)
     table = pd.DataFrame(X, columns=[f"f{i}" for i in range(12)])
     table.insert(0, "pid", [f"P{i:03d}" for i in range(n)])
-    clinical = pd.DataFrame({
-        "pid": table["pid"], "os": np.minimum(time, cens), "dead": (time <= cens).astype(int),
-        "site": np.repeat(["a", "b", "c"], n // 3),
-    })
+    clinical = pd.DataFrame(
+        {
+            "pid": table["pid"],
+            "os": np.minimum(time, cens),
+            "dead": (time <= cens).astype(int),
+            "site": np.repeat(["a", "b", "c"], n // 3),
+        }
+    )
     table.to_csv(tmp_path / "features.csv", index=False)
     clinical.to_csv(tmp_path / "clinical.csv", index=False)
     return tmp_path
@@ -60,13 +77,30 @@ def _survival_csv(tmp_path: Path, n: int = 120) -> Path:
 def test_evaluate_survival_with_clinical_and_site(tmp_path: Path):
     folder = _survival_csv(tmp_path)
     result = _invoke(
-        "evaluate", folder / "features.csv", "--id", "pid", "--time", "os", "--event", "dead",
-        "--site", "site", "--clinical", folder / "clinical.csv", "--repeats", "1", "--folds", "3",
-        "--n-boot", "100", "--json",
+        "evaluate",
+        folder / "features.csv",
+        "--id",
+        "pid",
+        "--time",
+        "os",
+        "--event",
+        "dead",
+        "--site",
+        "site",
+        "--clinical",
+        folder / "clinical.csv",
+        "--repeats",
+        "1",
+        "--folds",
+        "3",
+        "--n-boot",
+        "100",
+        "--json",
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert out["task"] == "survival" and out["harmonized"] is True
+    assert out["task"] == "survival"
+    assert out["harmonized"] is True
     assert out["n_features"] == 12
     assert out["c_index_ci_low"] < out["c_index"] < out["c_index_ci_high"]
     assert out["c_index"] > 0.65
@@ -74,8 +108,18 @@ def test_evaluate_survival_with_clinical_and_site(tmp_path: Path):
 
 def test_evaluate_prints_headline(radmlbench: Path):
     result = _invoke(
-        "evaluate", radmlbench / "datasets" / "HNSCC.gz", "--id", "ID", "--outcome", "Target",
-        "--repeats", "1", "--folds", "3", "--n-boot", "100",
+        "evaluate",
+        radmlbench / "datasets" / "HNSCC.gz",
+        "--id",
+        "ID",
+        "--outcome",
+        "Target",
+        "--repeats",
+        "1",
+        "--folds",
+        "3",
+        "--n-boot",
+        "100",
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("auc ")
@@ -87,11 +131,24 @@ def _long_table(tmp_path: Path, spec_hash: str, n: int = 60) -> tuple[Path, Path
     y = np.arange(n) % 2
     rows = []
     for i in range(n):
-        for j, (feat, agg) in enumerate((("stat_mean", ""), ("stat_var", ""), ("cm_joint_max", "3d_avg"))):
+        for j, (feat, agg) in enumerate(
+            (("stat_mean", ""), ("stat_var", ""), ("cm_joint_max", "3d_avg"))
+        ):
             value = rng.normal() + (1.2 * y[i] if j == 0 else 0.0)
-            rows.append({"case_id": f"c{i}", "roi": "GTV", "filter": "", "family": feat[:2],
-                         "feature": feat, "ibsi_code": "", "aggregation": agg, "value": value,
-                         "unit": "", "spec_hash": spec_hash})
+            rows.append(
+                {
+                    "case_id": f"c{i}",
+                    "roi": "GTV",
+                    "filter": "",
+                    "family": feat[:2],
+                    "feature": feat,
+                    "ibsi_code": "",
+                    "aggregation": agg,
+                    "value": value,
+                    "unit": "",
+                    "spec_hash": spec_hash,
+                }
+            )
     long = tmp_path / f"long_{spec_hash}.csv"
     pd.DataFrame(rows).to_csv(long, index=False)
     clinical = tmp_path / "clin.csv"
@@ -102,8 +159,9 @@ def _long_table(tmp_path: Path, spec_hash: str, n: int = 60) -> tuple[Path, Path
 def test_fit_predict_round_trip_checks_spec_hash(tmp_path: Path):
     long, clinical = _long_table(tmp_path, "abc123")
     model = tmp_path / "model.joblib"
-    result = _invoke("fit", long, "--id", "case_id", "--outcome", "label", "--clinical", clinical,
-                     "--out", model)
+    result = _invoke(
+        "fit", long, "--id", "case_id", "--outcome", "label", "--clinical", clinical, "--out", model
+    )
     assert result.exit_code == 0, result.output
     result = _invoke("predict", model, long, "--id", "case_id")
     assert result.exit_code == 0, result.output
@@ -115,7 +173,8 @@ def test_fit_predict_round_trip_checks_spec_hash(tmp_path: Path):
     other, _ = _long_table(tmp_path, "zzz999")
     result = _invoke("predict", model, other, "--id", "case_id")
     assert isinstance(result.exception, AnalysisError)
-    assert "spec zzz999" in str(result.exception) and "abc123" in str(result.exception)
+    assert "spec zzz999" in str(result.exception)
+    assert "abc123" in str(result.exception)
 
 
 def test_bad_input_is_one_clear_error(radmlbench: Path, tmp_path: Path):

@@ -102,7 +102,10 @@ class _SpyModel(LogisticRegression):
 @pytest.mark.parametrize(
     ("steps", "fits_per_outer_fold"),
     [
-        ({"harmonizer": _SpyComBat()}, 3 + 1),  # once per inner fold (shared by grid points) + refit
+        (
+            {"harmonizer": _SpyComBat()},
+            3 + 1,
+        ),  # once per inner fold (shared by grid points) + refit
         ({"scaler": _SpyScaler()}, 3 + 1),
         ({"selector": _SpySelector(f_classif, k=3)}, 3 * 2 + 1),  # per inner fold and grid point
         ({"model": _SpyModel()}, 3 * 2 + 1),
@@ -131,7 +134,9 @@ def test_grouped_rows_stay_together():
     X = X[["row_id", 0, 1, 2, 3, 4, 5]]
     X.columns = X.columns.astype(str)
     _SEEN.clear()
-    pipe = BiomarkerPipeline(scaler=_SpyScaler(), param_grid={"model__C": [0.1, 1.0]}, inner_splits=3)
+    pipe = BiomarkerPipeline(
+        scaler=_SpyScaler(), param_grid={"model__C": [0.1, 1.0]}, inner_splits=3
+    )
     result = nested_cv(pipe, X, y, groups=patient, n_splits=4, n_repeats=2, random_state=0)
     for r in range(2):
         for p in np.unique(patient):
@@ -171,8 +176,14 @@ def test_survival_pipeline_on_whas500():
 
     X, y_raw = load_whas500()
     y = survival_array(y_raw["fstat"], y_raw["lenfol"])
-    result = nested_cv(default_pipeline("survival", inner_splits=3), X.astype(float), y,
-                       n_splits=3, n_repeats=1, random_state=0)
+    result = nested_cv(
+        default_pipeline("survival", inner_splits=3),
+        X.astype(float),
+        y,
+        n_splits=3,
+        n_repeats=1,
+        random_state=0,
+    )
     summary = result.summary(n_boot=100)
     assert 0.7 < summary["c_index"] < 0.85
     assert summary["c_index_ci_low"] < summary["c_index"] < summary["c_index_ci_high"]
@@ -206,8 +217,11 @@ def test_errors_name_the_problem():
 @parametrize_with_checks(
     [
         BiomarkerPipeline(
-            scaler=StandardScaler(), selector=SelectKBest(k=2), model=LogisticRegression(),
-            param_grid={"model__C": [0.1, 1.0]}, inner_splits=3,
+            scaler=StandardScaler(),
+            selector=SelectKBest(k=2),
+            model=LogisticRegression(),
+            param_grid={"model__C": [0.1, 1.0]},
+            inner_splits=3,
         )
     ],
     expected_failed_checks=lambda est: {

@@ -52,21 +52,30 @@ def test_cox_interaction_equals_statsmodels_phreg():
 
 
 def test_stratum_odds_ratios_by_hand():
-    """Within each stratum one binary predictor: OR = ad / bc and SE(log OR) = sqrt(1/a+1/b+1/c+1/d).
+    """Within a stratum, one binary predictor: OR = ad / bc, SE(log OR) = sqrt(1/a+1/b+1/c+1/d).
 
     Low biomarker: treated 12 events / 8 not, control 6 / 14 -> OR = 12*14 / (8*6) = 3.5.
     High biomarker: treated 5 / 15, control 10 / 10 -> OR = 5*10 / (15*10) = 1/3.
     """
     cells = [  # (biomarker, treatment, outcome, count)
-        (0.0, 1, 1, 12), (0.0, 1, 0, 8), (0.0, 0, 1, 6), (0.0, 0, 0, 14),
-        (1.0, 1, 1, 5), (1.0, 1, 0, 15), (1.0, 0, 1, 10), (1.0, 0, 0, 10),
+        (0.0, 1, 1, 12),
+        (0.0, 1, 0, 8),
+        (0.0, 0, 1, 6),
+        (0.0, 0, 0, 14),
+        (1.0, 1, 1, 5),
+        (1.0, 1, 0, 15),
+        (1.0, 0, 1, 10),
+        (1.0, 0, 0, 10),
     ]
     rows = [(b, t, o) for b, t, o, k in cells for _ in range(k)]
     marker, treat, y = (np.array(c) for c in zip(*rows, strict=True))
     res = predictive_value(y, treat, marker, cutoff=0.5)
     strata = res["strata"].set_index("stratum")
     z = stats.norm.ppf(0.975)
-    for label, (a, b, c, d) in (("biomarker < 0.5", (12, 8, 6, 14)), ("biomarker >= 0.5", (5, 15, 10, 10))):
+    for label, (a, b, c, d) in (
+        ("biomarker < 0.5", (12, 8, 6, 14)),
+        ("biomarker >= 0.5", (5, 15, 10, 10)),
+    ):
         odds_ratio = a * d / (b * c)
         se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
         row = strata.loc[label]

@@ -113,7 +113,11 @@ def test_lr_test_cox_equals_statsmodels_phreg():
     y = survival_array(data["arrest"], data["week"])
     res = likelihood_ratio_test(y, data[["age", "prio"]], data[["fin", "wexp"]])
     ll = {
-        cols: PHReg(data["week"], data[list(cols)].astype(float), status=data["arrest"], ties="efron").fit().llf
+        cols: PHReg(
+            data["week"], data[list(cols)].astype(float), status=data["arrest"], ties="efron"
+        )
+        .fit()
+        .llf
         for cols in (("age", "prio"), ("age", "prio", "fin", "wexp"))
     }
     expected = 2 * (ll[("age", "prio", "fin", "wexp")] - ll[("age", "prio")])
@@ -121,7 +125,9 @@ def test_lr_test_cox_equals_statsmodels_phreg():
     assert res["df"] == 2
     null = likelihood_ratio_test(y, pd.DataFrame(index=data.index), data[["fin"]])
     fin = PHReg(data["week"], data[["fin"]].astype(float), status=data["arrest"], ties="efron")
-    assert null["statistic"] == pytest.approx(2 * (fin.fit().llf - fin.loglike(np.zeros(1))), rel=1e-5)
+    assert null["statistic"] == pytest.approx(
+        2 * (fin.fit().llf - fin.loglike(np.zeros(1))), rel=1e-5
+    )
 
 
 def test_errors_name_the_problem():

@@ -62,7 +62,9 @@ def test_harrell_equals_sksurv_and_lifelines(name, request):
     model, X, y, y_raw = request.getfixturevalue(name)
     risk = model.predict(X)
     assert harrell_c(y, risk) == pytest.approx(model.score(X, y_raw), abs=1e-12)
-    assert harrell_c(y, risk) == pytest.approx(concordance_index(y["time"], -risk, y["event"]), abs=1e-12)
+    assert harrell_c(y, risk) == pytest.approx(
+        concordance_index(y["time"], -risk, y["event"]), abs=1e-12
+    )
 
 
 def test_harrell_veterans_user_guide_value(veterans):
@@ -160,3 +162,20 @@ def test_kaplan_meier_equals_lifelines(rossi):
         ref = km.survival_function_at_times(time).to_numpy()
         np.testing.assert_allclose(surv, ref, atol=1e-12)
     assert set(curves) == {"aid", "no aid"}
+
+
+def test_bootstrap_resamples_score_like_sksurv(veterans):
+    """The fast bootstrap statistic equals scikit-survival on the resampled rows (duplicates,
+    tied times and tied risks included)."""
+    from radiome.analysis.survival import _ResampledConcordance
+
+    model, X, y, _ = veterans
+    rng = np.random.default_rng(5)
+    risk = np.vstack(
+        [np.round(model.predict(X), 1), np.round(X["Karnofsky_score"].to_numpy() * -1)]
+    )
+    stat = _ResampledConcordance(y, risk, tau=300.0)
+    for _ in range(5):
+        rows = rng.integers(0, y.size, y.size)
+        expected = [harrell_c(y[rows], risk[:, rows]), uno_c(y[rows], risk[:, rows], tau=300.0)]
+        np.testing.assert_allclose(stat(rows), expected, rtol=1e-12)

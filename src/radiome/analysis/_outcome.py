@@ -16,14 +16,18 @@ def survival_array(event, time) -> np.ndarray:
     event = np.asarray(event)
     time = np.asarray(time, dtype=np.float64)
     if event.shape != time.shape or event.ndim != 1:
-        msg = f"survival outcome: event and time must be 1-D of equal length, got {event.shape} and {time.shape}"
+        msg = (
+            "survival outcome: event and time must be 1-D of equal length, "
+            f"got {event.shape} and {time.shape}"
+        )
         raise AnalysisError(msg)
     if np.isnan(time).any() or (time < 0).any():
         msg = "survival outcome: time has missing or negative values"
         raise AnalysisError(msg)
     values = set(np.unique(event).tolist())
-    if not values <= {0, 1, True, False}:
-        msg = f"survival outcome: event must be 0/1 or True/False, got values {sorted(values, key=str)[:5]}"
+    if not values <= {0, 1}:
+        shown = sorted(values, key=str)[:5]
+        msg = f"survival outcome: event must be 0/1 or True/False, got values {shown}"
         raise AnalysisError(msg)
     out = np.empty(event.shape[0], dtype=[("event", bool), ("time", np.float64)])
     out["event"] = event.astype(bool)

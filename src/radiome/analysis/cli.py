@@ -58,8 +58,14 @@ def _cohort(features, id_col, outcome, time, event, site, group, clinical):
     from radiome.analysis.tables import load_cohort
 
     return load_cohort(
-        features, id_col=id_col, outcome=outcome, time=time, event=event, site=site,
-        group=group, clinical=clinical,
+        features,
+        id_col=id_col,
+        outcome=outcome,
+        time=time,
+        event=event,
+        site=site,
+        group=group,
+        clinical=clinical,
     )
 
 
@@ -98,11 +104,20 @@ def evaluate(
 
     cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical)
     summary, _ = run(
-        cohort, reliability=_icc(icc), min_icc=min_icc, n_splits=folds, n_repeats=repeats,
-        n_boot=n_boot, random_state=seed, n_jobs=jobs, plots=plots,
+        cohort,
+        reliability=_icc(icc),
+        min_icc=min_icc,
+        n_splits=folds,
+        n_repeats=repeats,
+        n_boot=n_boot,
+        random_state=seed,
+        n_jobs=jobs,
+        plots=plots,
     )
     if as_json:
-        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()}
+        clean = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()
+        }
         json.dump(clean, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
@@ -164,7 +179,9 @@ def predict(
     saved = load_model(model)
     table, spec_hash = read_features(features, id_col=id_col)
     if clinical is not None:
-        table = table.join(read_features(clinical, id_col=id_col)[0], how="inner", rsuffix="_clinical")
+        table = table.join(
+            read_features(clinical, id_col=id_col)[0], how="inner", rsuffix="_clinical"
+        )
     batch = None
     if site is not None:
         if site not in table.columns:

@@ -200,5 +200,9 @@ def classification_metrics(y, predicted, *, level: float = 0.95) -> dict[str, fl
             out[name] = out[f"{name}_ci_low"] = out[f"{name}_ci_high"] = float("nan")
             continue
         low, high = proportion_confint(k, total, alpha=1 - level, method="wilson")
-        out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = k / total, float(low), float(high)
+        out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = (
+            k / total,
+            float(low),
+            float(high),
+        )
     return out

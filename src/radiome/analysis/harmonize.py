@@ -228,7 +228,7 @@ class ComBat(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.divide(centred, sd, out=np.zeros_like(centred), where=sd > 0)
 
     def _encode_covariates(self, frame: pd.DataFrame) -> np.ndarray:
-        """Design columns of the covariates: numeric as is, categorical one-hot minus first level."""
+        """Design columns of covariates: numeric as is, categorical one-hot without level 1."""
         columns = []
         for name in self.covariate_names_:
             values = frame[name]
@@ -298,7 +298,9 @@ def _parametric_eb(s: np.ndarray, g_hat: np.ndarray, d_hat: np.ndarray):
         g_new = (t2 * n * g_hat + d_old * g_bar) / (t2 * n + d_old)
         d_new = (0.5 * ((s - g_new) ** 2).sum(axis=0) + b) / (n / 2.0 + a - 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            change = max(np.max(np.abs(g_new - g_old) / g_old), np.max(np.abs(d_new - d_old) / d_old))
+            change = max(
+                np.max(np.abs(g_new - g_old) / g_old), np.max(np.abs(d_new - d_old) / d_old)
+            )
         g_old, d_old = g_new, d_new
         if not change > _CONV:
             return g_new, d_new, it

@@ -1,4 +1,4 @@
-"""The biomarker pipeline: harmonise -> scale -> select -> model, tuned by an inner cross-validation.
+"""The biomarker pipeline: harmonise -> scale -> select -> model, tuned by an inner CV.
 
 :class:`BiomarkerPipeline` is the unit that is fitted on training data only: every step
 (ComBat, scaler, reliability filter, outcome-driven selection, model), the hyper-parameters chosen
@@ -118,8 +118,7 @@ class BiomarkerPipeline(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64)
         self.task_ = "survival" if is_survival(y) else "binary"
         if self.task_ == "survival":
-            event, time = split_survival(y)
-            strata = event.astype(int)
+            strata = split_survival(y)[0].astype(int)
         else:
             self.classes_, strata = binary_labels(y)
         if len(strata) != X.shape[0]:
@@ -131,14 +130,18 @@ class BiomarkerPipeline(BaseEstimator):
         oof = None
         with threadpool_limits(limits=1, user_api="blas"):
             if self.inner_splits and (len(grid) > 1 or self.task_ == "binary"):
-                scores, oof = self._inner_cv(X, names, target, strata, grid, batch, covariates, groups)
+                scores, oof = self._inner_cv(
+                    X, names, target, strata, grid, batch, covariates, groups
+                )
             else:
                 scores = np.full(len(grid), np.nan)
             best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else 0  # none: 1 point
             self.front_, xt, self.features_used_ = _fit_front(
                 self._front(), X, names, target, batch, covariates
             )
-            self.selector_, self.model_ = _fit_tail(self.selector, self._model(), grid[best], xt, target)
+            self.selector_, self.model_ = _fit_tail(
+                self.selector, self._model(), grid[best], xt, target
+            )
         self.cv_results_ = pd.DataFrame({"params": grid, "score": scores})
         self.best_params_ = grid[best]
         if self.task_ == "survival":
@@ -226,19 +229,25 @@ class BiomarkerPipeline(BaseEstimator):
         oof = np.full((len(grid), X.shape[0]), np.nan)
         for train, test in splitter.split(X, strata, groups):
             front, xt, _ = _fit_front(
-                self._front(), X[train], names, _take(target, train),
-                _take(batch, train), _take(covariates, train),
+                self._front(),
+                X[train],
+                names,
+                _take(target, train),
+                _take(batch, train),
+                _take(covariates, train),
             )
             xv, _ = _apply_front(front, X[test], names, _take(batch, test), _take(covariates, test))
             for g, point in enumerate(_feasible(grid, xt.shape[1])):
                 try:
-                    selector, model = _fit_tail(self.selector, self._model(), point, xt, _take(target, train))
+                    selector, model = _fit_tail(
+                        self.selector, self._model(), point, xt, _take(target, train)
+                    )
                 except ArithmeticError:
                     continue
                 oof[g, test] = _risk(selector, model, xv, self.task_ == "survival")
         ok = np.isfinite(oof).all(axis=1)
         if not ok.any():
-            msg = f"every grid point failed numerically in the inner CV ({grid}); use larger penalties"
+            msg = f"every grid point failed numerically in inner CV ({grid}); use larger penalties"
             raise AnalysisError(msg)
         scores = np.full(len(grid), np.nan)
         if self.task_ == "survival":
@@ -357,7 +366,11 @@ def _fit_tail(selector, model, point: dict, xt: np.ndarray, target):
     sel = None
     if selector is not None:
         sel = clone(selector).set_params(
-            **{k.removeprefix("selector__"): v for k, v in point.items() if k.startswith("selector__")}
+            **{
+                k.removeprefix("selector__"): v
+                for k, v in point.items()
+                if k.startswith("selector__")
+            }
         )
         xt = sel.fit(xt, target).transform(xt)
     mdl = clone(model).set_params(
@@ -399,10 +412,11 @@ def default_pipeline(
     -------
     BiomarkerPipeline
         Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> L2 logistic
-        regression, with k in {4, 8, 16, 32, 64} and C in {0.01, 0.1, 1} chosen by inner AUC.
-        Survival: ComBat? -> StandardScaler -> reliability? -> elastic-net Cox
-        (``CoxnetSurvivalAnalysis``, l1_ratio 0.5) with alpha in {0.3, 0.1, 0.03, 0.01}
-        chosen by inner Harrell's C.
+        regression, with k in {8, 16, 32, 64, all} and C in {0.001, 0.01, 0.1, 1} chosen by
+        inner AUC.
+        Survival: ComBat? -> StandardScaler -> reliability? -> univariate Cox score test top-k
+        -> elastic-net Cox (``CoxnetSurvivalAnalysis``, l1_ratio 0.5), with k in {4, 8, 16, 32}
+        and alpha in {0.1, 0.03, 0.01} chosen by inner Harrell's C.
     """
     from sklearn.preprocessing import StandardScaler
 
@@ -412,7 +426,9 @@ def default_pipeline(
     common = {
         "harmonizer": ComBat() if harmonize else None,
         "scaler": StandardScaler(),
-        "reliability": None if reliability is None else ReliabilityFilter(stable=reliability, min_icc=min_icc),
+        "reliability": None
+        if reliability is None
+        else ReliabilityFilter(stable=reliability, min_icc=min_icc),
         "inner_splits": inner_splits,
         "random_state": random_state,
     }
@@ -426,15 +442,19 @@ def default_pipeline(
             **common,
             selector=SelectKBest(anova_f),
             model=LogisticRegression(max_iter=1000),
-            param_grid={"selector__k": [4, 8, 16, 32, 64], "model__C": [0.01, 0.1, 1.0]},
+            param_grid={"selector__k": [8, 16, 32, 64, "all"], "model__C": [0.001, 0.01, 0.1, 1.0]},
         )
     if task == "survival":
+        from sklearn.feature_selection import SelectKBest
         from sksurv.linear_model import CoxnetSurvivalAnalysis
+
+        from radiome.analysis.selection import cox_score
 
         return BiomarkerPipeline(
             **common,
+            selector=SelectKBest(cox_score),
             model=CoxnetSurvivalAnalysis(l1_ratio=0.5, fit_baseline_model=True),
-            param_grid={"model__alphas": [[0.3], [0.1], [0.03], [0.01]]},
+            param_grid={"selector__k": [4, 8, 16, 32], "model__alphas": [[0.1], [0.03], [0.01]]},
         )
     msg = f"default_pipeline: task must be 'binary' or 'survival', got {task!r}"
     raise AnalysisError(msg)

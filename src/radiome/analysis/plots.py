@@ -53,16 +53,27 @@ def roc_plot(y, scores, path, *, title: str = "ROC") -> Path:
     fig, ax = _figure()
     for i, row in enumerate(rows):
         fpr, tpr, _ = roc_curve(y01, row)
-        ax.plot(fpr, tpr, color="C0", alpha=1.0 if rows.shape[0] == 1 else 0.35, lw=1.5,
-                label=None if i else "out-of-fold ROC")
+        ax.plot(
+            fpr,
+            tpr,
+            color="C0",
+            alpha=1.0 if rows.shape[0] == 1 else 0.35,
+            lw=1.5,
+            label=None if i else "out-of-fold ROC",
+        )
     if rows.shape[0] == 1:
         d = auc_delong(y01, rows[0])
         text = f"AUC {d['auc']:.3f} (95% CI {d['ci_low']:.3f}-{d['ci_high']:.3f})"
     else:
         text = f"AUC {np.mean(fast_auc(y01, rows)):.3f} (mean of {rows.shape[0]} repeats)"
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
-    ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=f"{title}\n{text}",
-           xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="1 - specificity",
+        ylabel="sensitivity",
+        title=f"{title}\n{text}",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="lower right")
     return _save(fig, path)
 
@@ -82,8 +93,13 @@ def calibration_plot(y, probability, path, *, n_bins: int = 10, title: str = "Ca
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
     ax.plot(predicted, observed, marker="o", color="C0", label="model")
-    ax.set(xlabel="predicted probability", ylabel="observed frequency", title=title,
-           xlim=(0, 1), ylim=(0, 1))
+    ax.set(
+        xlabel="predicted probability",
+        ylabel="observed frequency",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.legend(loc="upper left")
     return _save(fig, path)
 
@@ -96,8 +112,12 @@ def km_plot(y, group, path, *, title: str = "Kaplan-Meier by risk group") -> Pat
     for label, (time, surv) in kaplan_meier(y, group).items():
         ax.step(np.r_[0.0, time], np.r_[1.0, surv], where="post", label=str(label))
     p = logrank(y, group)["p"]
-    ax.set(xlabel="time", ylabel="event-free probability", title=f"{title}\nlog-rank p = {p:.3g}",
-           ylim=(0, 1.02))
+    ax.set(
+        xlabel="time",
+        ylabel="event-free probability",
+        title=f"{title}\nlog-rank p = {p:.3g}",
+        ylim=(0, 1.02),
+    )
     ax.legend(loc="lower left")
     return _save(fig, path)
 
@@ -117,7 +137,9 @@ def forest_plot(table: pd.DataFrame, path, *, measure: str = "ratio", title: str
         raise AnalysisError(msg)
     fig, ax = _figure(7.0, 1.2 + 0.5 * len(table))
     pos = np.arange(len(table))[::-1]
-    err = np.vstack([table["ratio"] - table["ratio_ci_low"], table["ratio_ci_high"] - table["ratio"]])
+    err = np.vstack(
+        [table["ratio"] - table["ratio_ci_low"], table["ratio_ci_high"] - table["ratio"]]
+    )
     ax.errorbar(table["ratio"], pos, xerr=err, fmt="s", color="C0", capsize=3)
     ax.axvline(1.0, ls="--", color="grey", lw=1)
     ax.set_xscale("log")
@@ -127,7 +149,12 @@ def forest_plot(table: pd.DataFrame, path, *, measure: str = "ratio", title: str
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(pos, table["stratum"].astype(str))
     for y_pos, row in zip(pos, table.itertuples(index=False), strict=True):
-        ax.annotate(f"{row.ratio:.2f} ({row.ratio_ci_low:.2f}-{row.ratio_ci_high:.2f})",
-                    (1.02, y_pos), xycoords=("axes fraction", "data"), va="center", fontsize=8)
+        ax.annotate(
+            f"{row.ratio:.2f} ({row.ratio_ci_low:.2f}-{row.ratio_ci_high:.2f})",
+            (1.02, y_pos),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
     ax.set(xlabel=f"{measure} (95% CI)", title=title)
     return _save(fig, path)

@@ -31,11 +31,17 @@ def _fit(y, X: pd.DataFrame) -> pd.DataFrame:
         event, time = split_survival(y)
         data = X.astype(float).assign(_time=time, _event=event.astype(int)).reset_index(drop=True)
         s = CoxPHFitter().fit(data, "_time", "_event").summary
-        table = pd.DataFrame({
-            "term": s.index, "coef": s["coef"], "se": s["se(coef)"], "ratio": s["exp(coef)"],
-            "ratio_ci_low": s["exp(coef) lower 95%"], "ratio_ci_high": s["exp(coef) upper 95%"],
-            "p": s["p"],
-        })
+        table = pd.DataFrame(
+            {
+                "term": s.index,
+                "coef": s["coef"],
+                "se": s["se(coef)"],
+                "ratio": s["exp(coef)"],
+                "ratio_ci_low": s["exp(coef) lower 95%"],
+                "ratio_ci_high": s["exp(coef) upper 95%"],
+                "p": s["p"],
+            }
+        )
         return table.reset_index(drop=True)
     import statsmodels.api as sm
 
@@ -43,10 +49,17 @@ def _fit(y, X: pd.DataFrame) -> pd.DataFrame:
     design = sm.add_constant(X.astype(float).reset_index(drop=True), has_constant="add")
     res = sm.Logit(y01, design).fit(disp=0)
     ci = res.conf_int()
-    table = pd.DataFrame({
-        "term": res.params.index, "coef": res.params, "se": res.bse, "ratio": np.exp(res.params),
-        "ratio_ci_low": np.exp(ci[0]), "ratio_ci_high": np.exp(ci[1]), "p": res.pvalues,
-    })
+    table = pd.DataFrame(
+        {
+            "term": res.params.index,
+            "coef": res.params,
+            "se": res.bse,
+            "ratio": np.exp(res.params),
+            "ratio_ci_low": np.exp(ci[0]),
+            "ratio_ci_high": np.exp(ci[1]),
+            "p": res.pvalues,
+        }
+    )
     return table[table["term"] != "const"].reset_index(drop=True)
 
 
@@ -69,7 +82,7 @@ def treatment_effect(y, treatment, *, covariates: pd.DataFrame | None = None) ->
     if covariates is not None:
         X = pd.concat([X, pd.DataFrame(covariates).reset_index(drop=True)], axis=1)
     row = _fit(y, X).set_index("term").loc["treatment"]
-    return {**{k: float(row[k]) for k in _COLUMNS[1:]}, "n": int(len(X))}
+    return {**{k: float(row[k]) for k in _COLUMNS[1:]}, "n": len(X)}
 
 
 def predictive_value(
@@ -110,7 +123,9 @@ def predictive_value(
     if marker.shape != treated.shape or not np.isfinite(marker).all():
         msg = f"biomarker must be {treated.size} finite values"
         raise AnalysisError(msg)
-    X = pd.DataFrame({"treatment": treated, "biomarker": marker, "treatment:biomarker": treated * marker})
+    X = pd.DataFrame(
+        {"treatment": treated, "biomarker": marker, "treatment:biomarker": treated * marker}
+    )
     cov = None if covariates is None else pd.DataFrame(covariates).reset_index(drop=True)
     if cov is not None:
         X = pd.concat([X, cov], axis=1)
@@ -119,10 +134,15 @@ def predictive_value(
     cutoff = float(np.median(marker)) if cutoff is None else float(cutoff)
     high = marker >= cutoff
     rows = []
-    for label, mask in (("overall", np.ones_like(high)), (f"biomarker < {cutoff:.4g}", ~high),
-                        (f"biomarker >= {cutoff:.4g}", high)):
+    for label, mask in (
+        ("overall", np.ones_like(high)),
+        (f"biomarker < {cutoff:.4g}", ~high),
+        (f"biomarker >= {cutoff:.4g}", high),
+    ):
         y_sub = y[mask] if is_survival(y) else np.asarray(y)[mask]
-        effect = treatment_effect(y_sub, treated[mask], covariates=None if cov is None else cov[mask])
+        effect = treatment_effect(
+            y_sub, treated[mask], covariates=None if cov is None else cov[mask]
+        )
         rows.append({"stratum": label, **effect})
     return {
         "interaction": {k: float(term[k]) for k in _COLUMNS[1:]},

@@ -55,7 +55,8 @@ def likelihood_ratio_test(y, base: pd.DataFrame, added: pd.DataFrame) -> dict[st
     added = pd.DataFrame(added).reset_index(drop=True)
     overlap = sorted(set(base.columns) & set(added.columns))
     if overlap or added.shape[1] == 0:
-        msg = f"likelihood_ratio_test: added needs new columns, got {list(added.columns)} (overlap {overlap})"
+        got = list(added.columns)
+        msg = f"likelihood_ratio_test: added needs new columns, got {got} (overlap {overlap})"
         raise AnalysisError(msg)
     full = pd.concat([base, added], axis=1)
     if is_survival(y):
@@ -134,7 +135,8 @@ def _movement(risk_old, risk_new, cutoffs) -> np.ndarray:
     if cutoffs is None:
         return np.sign(risk_new - risk_old)
     return np.sign(
-        np.searchsorted(cutoffs, risk_new, side="right") - np.searchsorted(cutoffs, risk_old, side="right")
+        np.searchsorted(cutoffs, risk_new, side="right")
+        - np.searchsorted(cutoffs, risk_old, side="right")
     )
 
 
@@ -170,7 +172,9 @@ def _with_ci(point, low, high, names) -> dict[str, float]:
     out = {}
     for i, name in enumerate(names):
         out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = (
-            float(point[i]), float(low[i]), float(high[i])
+            float(point[i]),
+            float(low[i]),
+            float(high[i]),
         )
     return out
 
@@ -225,7 +229,14 @@ def nri(
             msg = f"nri: cutoffs must be increasing, got {cutoffs.tolist()}"
             raise AnalysisError(msg)
     return _reclassification(
-        y, risk_old, risk_new, horizon, groups, n_boot, level, random_state,
+        y,
+        risk_old,
+        risk_new,
+        horizon,
+        groups,
+        n_boot,
+        level,
+        random_state,
         lambda old, new, e, w: _nri_parts(_movement(old, new, cutoffs), e, w),
         ("nri", "nri_events", "nri_nonevents"),
     )
@@ -253,14 +264,21 @@ def idi(
         events), ``idi_nonevents`` (among non-events), each with ``_ci_low`` and ``_ci_high``.
     """
     return _reclassification(
-        y, risk_old, risk_new, horizon, groups, n_boot, level, random_state,
+        y,
+        risk_old,
+        risk_new,
+        horizon,
+        groups,
+        n_boot,
+        level,
+        random_state,
         lambda old, new, e, w: _idi_parts(new - old, e, w),
         ("idi", "idi_events", "idi_nonevents"),
     )
 
 
 def _reclassification(y, risk_old, risk_new, horizon, groups, n_boot, level, seed, parts, names):
-    """Point estimate and bootstrap CI of a reclassification measure (weights refitted per resample)."""
+    """Point estimate and bootstrap CI of a reclassification measure (weights per resample)."""
     is_event, weight = _event_weights(y, horizon)
     old, new = _risks(risk_old, risk_new, is_event.size)
     point = parts(old, new, is_event, weight)

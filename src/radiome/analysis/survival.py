@@ -142,8 +142,12 @@ def concordance(
     risk = _rows(risk, y.size)
     with threadpool_limits(limits=1, user_api="blas"):  # many tiny products: 1 thread is faster
         low, high = bootstrap_ci(
-            _ResampledConcordance(y, risk, tau), y.size, groups=groups, n_boot=n_boot,
-            level=level, random_state=random_state,
+            _ResampledConcordance(y, risk, tau),
+            y.size,
+            groups=groups,
+            n_boot=n_boot,
+            level=level,
+            random_state=random_state,
         )
     c_harrell, c_uno = harrell_c(y, risk), uno_c(y, risk, tau=tau)
     return {
@@ -181,7 +185,9 @@ class _ResampledConcordance:
         w = np.bincount(rows, minlength=self.y.size).astype(np.float64)
         present = w > 0
         ipcw = np.zeros(self.y.size)
-        ipcw[present] = CensoringDistributionEstimator().fit(self.y[rows]).predict_ipcw(self.y[present])
+        ipcw[present] = (
+            CensoringDistributionEstimator().fit(self.y[rows]).predict_ipcw(self.y[present])
+        )
         uno_w = w * ipcw**2 * (self.y["time"] < self.tau)
         harrell = (w @ self.concordant @ w) / (w @ self.comparable @ w)
         uno = (uno_w @ self.concordant @ w) / (uno_w @ self.comparable @ w)
@@ -242,14 +248,16 @@ def kaplan_meier(y, group=None) -> dict:
 
     event, time = split_survival(_as_y(y))
     group = np.full(time.size, "all") if group is None else np.asarray(group)
-    return {g: kaplan_meier_estimator(event[group == g], time[group == g]) for g in np.unique(group)}
+    return {
+        g: kaplan_meier_estimator(event[group == g], time[group == g]) for g in np.unique(group)
+    }
 
 
 def logrank(y, group) -> dict[str, float]:
     """Log-rank test of equal survival between the groups in ``group``.
 
-    Returns ``statistic`` (chi-square), ``df``, ``p``; ``lifelines.statistics.multivariate_logrank_test``
-    (two groups give the usual two-sample test).
+    Returns ``statistic`` (chi-square), ``df``, ``p``, from lifelines'
+    ``multivariate_logrank_test`` (two groups give the usual two-sample test).
     """
     from lifelines.statistics import multivariate_logrank_test
 

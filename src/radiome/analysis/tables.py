@@ -1,4 +1,4 @@
-"""Cohort tables for modelling: features (wide CSV, or a long radiome feature table) + clinical data.
+"""Cohort tables for modelling: features (wide CSV or long radiome table) plus clinical data.
 
 A wide table has one row per patient (or lesion), an ID column and feature columns. A long radiome
 table (columns ``case_id, feature, value, spec_hash``, ...) is pivoted with
@@ -195,11 +195,17 @@ def load_cohort(
     X = table.drop(columns=used)
     non_numeric = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
     if non_numeric:
-        msg = f"{where}: non-numeric feature column(s) {non_numeric[:5]}; drop them or name them as clinical columns"
+        msg = (
+            f"{where}: non-numeric feature column(s) {non_numeric[:5]}; drop them or name them "
+            "as clinical columns"
+        )
         raise AnalysisError(msg)
     if X.isna().any().any():
         bad = X.columns[X.isna().any()].tolist()
-        msg = f"{where}: {len(bad)} feature column(s) have missing values (e.g. {bad[:3]}); impute or drop them"
+        msg = (
+            f"{where}: {len(bad)} feature column(s) have missing values (e.g. {bad[:3]}); "
+            "impute or drop them"
+        )
         raise AnalysisError(msg)
     return Cohort(
         X=X.astype(np.float64),

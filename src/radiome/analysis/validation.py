@@ -73,7 +73,11 @@ class CVResult:
         Both: ``n``, ``n_repeats``, ``n_splits``.
         """
         n_splits = int(self.fold.max()) + 1
-        base = {"n": int(self.risk.shape[1]), "n_repeats": int(self.risk.shape[0]), "n_splits": n_splits}
+        base = {
+            "n": int(self.risk.shape[1]),
+            "n_repeats": int(self.risk.shape[0]),
+            "n_splits": n_splits,
+        }
         if self.task == "survival":
             return {**base, **self._survival_summary(n_boot, level, random_state)}
         return {**base, **self._binary_summary(n_boot, level, random_state)}
@@ -100,7 +104,9 @@ class CVResult:
         out: dict = {"n_positive": int(self.y.sum())}
         for i, name in enumerate(names):
             out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = (
-                float(point[i]), float(low[i]), float(high[i])
+                float(point[i]),
+                float(low[i]),
+                float(high[i]),
             )
         out["auc_sd_repeats"] = float(np.std(np.atleast_1d(fast_auc(self.y, self.risk)), ddof=0))
         return out
@@ -117,7 +123,12 @@ class CVResult:
         tau = float(self.times[-1])
         out = {"n_events": int(self.y["event"].sum())}
         out |= concordance(
-            self.y, self.risk, tau=tau, groups=self.groups, n_boot=n_boot, level=level,
+            self.y,
+            self.risk,
+            tau=tau,
+            groups=self.groups,
+            n_boot=n_boot,
+            level=level,
             random_state=seed,
         )
         out["td_auc"] = time_dependent_auc(self.y, self.risk, self.times)[1]
@@ -200,7 +211,9 @@ def nested_cv(
     if len(X) != n:
         msg = f"X has {len(X)} rows, y has {n}"
         raise AnalysisError(msg)
-    seeds = np.random.default_rng(random_state).integers(0, 2**31 - 1, size=(n_repeats, n_splits + 1))
+    seeds = np.random.default_rng(random_state).integers(
+        0, 2**31 - 1, size=(n_repeats, n_splits + 1)
+    )
     tasks = []
     for r in range(n_repeats):
         for f, (train, test) in enumerate(outer_splits(strata, groups, n_splits, int(seeds[r, 0]))):
@@ -214,7 +227,9 @@ def nested_cv(
     fold = np.full((n_repeats, n), -1)
     surv = np.full((n_repeats, n, len(times)), np.nan) if survival else None
     params: list[list[dict]] = [[] for _ in range(n_repeats)]
-    for (r, f, _, test, _), (fold_risk, fold_pred, fold_surv, best) in zip(tasks, fitted, strict=True):
+    for (r, f, _, test, _), (fold_risk, fold_pred, fold_surv, best) in zip(
+        tasks, fitted, strict=True
+    ):
         risk[r, test], predicted[r, test], fold[r, test] = fold_risk, fold_pred, f
         params[r].append(best)
         if survival:
@@ -238,8 +253,11 @@ def _fit_fold(pipeline, X, target, batch, covariates, groups, train, test, seed,
     if "random_state" in model.get_params():
         model.set_params(random_state=seed)
     model.fit(
-        _take(X, train), _take(target, train), batch=_take(batch, train),
-        covariates=_take(covariates, train), groups=_take(groups, train),
+        _take(X, train),
+        _take(target, train),
+        batch=_take(batch, train),
+        covariates=_take(covariates, train),
+        groups=_take(groups, train),
     )
     kwargs = {"batch": _take(batch, test), "covariates": _take(covariates, test)}
     risk = model.risk_score(_take(X, test), **kwargs)

@@ -60,12 +60,22 @@ def evaluate(
         and ``spec_hash``; and the out-of-fold predictions.
     """
     pipeline = default_pipeline(
-        cohort.task, harmonize=cohort.batch is not None, reliability=reliability,
-        min_icc=min_icc, random_state=random_state,
+        cohort.task,
+        harmonize=cohort.batch is not None,
+        reliability=reliability,
+        min_icc=min_icc,
+        random_state=random_state,
     )
     result = nested_cv(
-        pipeline, cohort.X, cohort.y, batch=cohort.batch, groups=cohort.groups,
-        n_splits=n_splits, n_repeats=n_repeats, random_state=random_state, n_jobs=n_jobs,
+        pipeline,
+        cohort.X,
+        cohort.y,
+        batch=cohort.batch,
+        groups=cohort.groups,
+        n_splits=n_splits,
+        n_repeats=n_repeats,
+        random_state=random_state,
+        n_jobs=n_jobs,
     )
     summary = {
         "task": cohort.task,
@@ -100,8 +110,11 @@ def fit_model(
 ) -> BiomarkerPipeline:
     """The default pipeline tuned (inner CV) and fitted on the whole cohort."""
     pipeline = default_pipeline(
-        cohort.task, harmonize=cohort.batch is not None, reliability=reliability,
-        min_icc=min_icc, random_state=random_state,
+        cohort.task,
+        harmonize=cohort.batch is not None,
+        reliability=reliability,
+        min_icc=min_icc,
+        random_state=random_state,
     )
     return pipeline.fit(cohort.X, cohort.y, batch=cohort.batch, groups=cohort.groups)
 
@@ -145,16 +158,27 @@ def load_model(path) -> SavedModel:
         raise MissingFileError(msg)
     try:
         payload = joblib.load(path)
-    except (pickle.UnpicklingError, EOFError, ValueError, KeyError, AttributeError, ImportError) as exc:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        ImportError,
+    ) as exc:
         msg = f"{path}: not a radiome model file ({exc.__class__.__name__})"
         raise UnreadableFileError(msg) from exc
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         msg = f"{path}: not a radiome model file (expected format {_FORMAT})"
         raise UnreadableFileError(msg)
-    return SavedModel(payload["pipeline"], payload["features"], payload["spec_hash"], payload["task"])
+    return SavedModel(
+        payload["pipeline"], payload["features"], payload["spec_hash"], payload["task"]
+    )
 
 
-def predict(model: SavedModel, X: pd.DataFrame, *, spec_hash: str | None = None, batch=None) -> pd.DataFrame:
+def predict(
+    model: SavedModel, X: pd.DataFrame, *, spec_hash: str | None = None, batch=None
+) -> pd.DataFrame:
     """Predictions of a saved model for the rows of ``X``: ``risk`` and ``predicted``.
 
     Binary: ``risk`` is the probability of the positive class, ``predicted`` 1 at or above the

@@ -1,4 +1,4 @@
-"""Selection by reliability (ICC table or list) and the quiet ANOVA F score."""
+"""Selection: by reliability (ICC table or list), ANOVA F and the univariate Cox score test."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ import pytest
 from sklearn.feature_selection import f_classif
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from radiome.analysis import ReliabilityFilter, anova_f, stable_features
+from radiome.analysis import ReliabilityFilter, anova_f, cox_score, stable_features, survival_array
 from radiome.errors import AnalysisError, AnalysisWarning
 
-ICC = pd.DataFrame({
-    "feature": ["a", "b", "c", "d"],
-    "icc": [0.95, 0.85, 0.80, 0.40],
-    "ci_low": [0.90, 0.70, 0.76, 0.20],
-    "ci_high": [0.98, 0.93, 0.88, 0.60],
-})
+ICC = pd.DataFrame(
+    {
+        "feature": ["a", "b", "c", "d"],
+        "icc": [0.95, 0.85, 0.80, 0.40],
+        "ci_low": [0.90, 0.70, 0.76, 0.20],
+        "ci_high": [0.98, 0.93, 0.88, 0.60],
+    }
+)
 
 
 def test_stable_features_lower_bound_and_point():
@@ -61,6 +63,27 @@ def test_anova_f_equals_f_classif_and_scores_constant_features_zero():
     assert (f[2], p[2]) == (0.0, 1.0)
 
 
-@parametrize_with_checks([ReliabilityFilter(stable=['x0', 'x1', 'x3', 'x5', 'x9'])])
+def test_cox_score_equals_statsmodels_phreg_breslow():
+    """Score test at beta = 0: U^2 / I with statsmodels' PHReg score and Hessian (Breslow ties),
+    on data with tied times, tied covariate values and a constant feature."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    X[:, 2] = np.round(X[:, 2])
+    X[:, 3] = 1.5
+    time = np.round(rng.exponential(np.exp(-X[:, 0])), 1) + 0.1
+    event = rng.random(80) < 0.7
+    chi2, p = cox_score(X, survival_array(event, time))
+    for j in range(3):
+        model = PHReg(time, X[:, [j]], status=event.astype(int), ties="breslow")
+        u, h = model.score(np.zeros(1))[0], model.hessian(np.zeros(1))[0, 0]
+        assert chi2[j] == pytest.approx(u**2 / -h, rel=1e-10)
+    assert chi2[0] > 20
+    assert p[0] < 1e-5
+    assert (chi2[3], p[3]) == (0.0, 1.0)
+
+
+@parametrize_with_checks([ReliabilityFilter(stable=["x0", "x1", "x3", "x5", "x9"])])
 def test_sklearn_contract(estimator, check):
     check(estimator)
