@@ -3,14 +3,14 @@
 Every filter pads the image through this module, so the four IBSI 2 boundary conditions mean
 the same everywhere:
 
-============  ==================  ==================  ==========================================
-boundary      scipy.ndimage mode  numpy.pad mode      value beyond the edge of ``a b c | ...``
-============  ==================  ==================  ==========================================
-``zero``      ``constant``        ``constant``        ``0 0 0 | a b c``
-``nearest``   ``nearest``         ``edge``            ``a a a | a b c``
-``periodic``  ``wrap``            ``wrap``            ``a b c | a b c``
-``mirror``    ``reflect``         ``symmetric``       ``c b a | a b c`` (edge voxel repeated)
-============  ==================  ==================  ==========================================
+============  ==================  ==================  ===============================
+boundary      scipy.ndimage mode  numpy.pad mode      ``a b c d`` padded by 2
+============  ==================  ==================  ===============================
+``zero``      ``constant``        ``constant``        ``0 0 | a b c d | 0 0``
+``nearest``   ``nearest``         ``edge``            ``a a | a b c d | d d``
+``periodic``  ``wrap``            ``wrap``            ``c d | a b c d | a b``
+``mirror``    ``reflect``         ``symmetric``       ``b a | a b c d | d c``
+============  ==================  ==================  ===============================
 
 A 1D filter is a :class:`Taps`: weights at integer offsets, applied as a *convolution*,
 ``out[i] = sum_m weights[m] * in[i - offsets[m]]`` (the IBSI 2 convention; the reference

@@ -39,7 +39,10 @@ def simoncelli_response(array: np.ndarray, spacing: tuple[float, float, float],
     -----
     The kernel is not compact, so the response depends on how far the image is extended:
     padding each axis by half its length reproduces the IBSI 2 consensus map of test 10.b.1
-    (Riesz of a Simoncelli map) best among the paddings tried (8 to 64 voxels).
+    (Riesz of a Simoncelli map) best among the paddings tried (8 to 64 voxels). MIRP 2.7
+    instead never pads for this filter, whatever its boundary setting: its responses are
+    those of ``boundary: periodic`` here (up to MIRP's resampling of the transfer function
+    when the first two axes differ in length).
     """
     axes = filtered_axes(spec.dimensions)
     widths, crop = global_padding(array.shape, axes, spec.boundary)
