@@ -175,13 +175,17 @@ def test_gabor_pooling_over_half_turns_equals_the_full_circle() -> None:
 
 def test_gabor_3d_pools_the_three_orthogonal_planes() -> None:
     image = np.random.default_rng(5).normal(size=(10, 11, 12))
-    common = {"sigma_mm": 1.0, "wavelength_mm": 2.0, "gamma": 1.0, "boundary": "zero"}
-    pooled = apply_filter(image, _ISO, GaborSpec(**common))
-    axial = apply_filter(image, _ISO, GaborSpec(**common, dimensions="2d"))
-    coronal = np.moveaxis(apply_filter(np.moveaxis(image, 1, 0), _ISO,
-                                       GaborSpec(**common, dimensions="2d")), 0, 1)
-    sagittal = np.moveaxis(apply_filter(np.moveaxis(image, 2, 0), _ISO,
-                                        GaborSpec(**common, dimensions="2d")), 0, 2)
+    spacing = (2.5, 0.7, 0.9)
+    common = {"sigma_mm": 1.5, "wavelength_mm": 2.0, "gamma": 0.8, "theta_deg": 30.0,
+              "boundary": "mirror"}
+    pooled = apply_filter(image, spacing, GaborSpec(**common))
+    axial_spec = GaborSpec(**common, dimensions="2d")
+    axial = apply_filter(image, spacing, axial_spec)
+    # coronal: planes (z, x), the plane's "y" along z; sagittal: planes (z, y)
+    coronal = np.moveaxis(apply_filter(np.moveaxis(image, 1, 0), (0.7, 2.5, 0.9), axial_spec),
+                          0, 1)
+    sagittal = np.moveaxis(apply_filter(np.moveaxis(image, 2, 0), (0.9, 2.5, 0.7), axial_spec),
+                           0, 2)
     np.testing.assert_allclose(pooled, (axial + coronal + sagittal) / 3, atol=1e-12)
 
 
