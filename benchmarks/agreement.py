@@ -163,10 +163,17 @@ DIFFERENCES: tuple[str, ...] = (
     "distance 1, coarseness 0) under other names (small/large dependence emphasis = low/high "
     "dependence emphasis); PyRadiomics lacks the dependence count percentage, the normalised "
     "grey level non-uniformity and the dependence count energy.",
-    "On the prostate phantom (label 1: 168 voxels, 55 separate pieces, many single voxels) "
-    "PyRadiomics' GLRLM and NGTDM values differ from radiome's and MIRP's, which agree with "
-    "each other; the cause lies in PyRadiomics' C matrices for such ROIs and was not traced "
-    "further.",
+    "NGTDM: PyRadiomics lets voxels that have no neighbour in the ROI into the grey-level "
+    "probabilities p_i; IBSI (radiome, MIRP) counts only voxels with a valid neighbourhood. "
+    "Adding one isolated voxel to a 3 x 3 x 3 ROI changes PyRadiomics' contrast and "
+    "coarseness and leaves radiome's unchanged. Only ROIs with isolated voxels are affected.",
+    "GLRLM on line-like or scattered ROIs: PyRadiomics leaves out runs in directions where "
+    "every voxel is a run of its own. For a 6-voxel diagonal line in a constant image it gives "
+    "a run percentage of 1/6 (only the direction along the line), IBSI's definition 0.936 "
+    "(all 13 directions; radiome and MIRP). Compact ROIs are not affected.",
+    "The prostate phantom's label 1 (168 voxels in 55 separate 26-connected pieces, many of "
+    "them single voxels or lines) meets all three of the above (mesh, NGTDM, GLRLM): there "
+    "PyRadiomics differs from radiome and MIRP, which agree with each other.",
     "Filters (speed only, values not compared): PyRadiomics' LoG is SimpleITK's "
     "LaplacianRecursiveGaussian (recursive approximation, normalised across scale) and its "
     "wavelet is `pywt.swtn` after wrapping odd axes to even length; with no resampling and "

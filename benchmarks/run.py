@@ -73,7 +73,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scaling-specs", default="original,full_ibsi",
                         help="modes whose (unfiltered) spec the scaling series runs")
     parser.add_argument("--scaling-repeats", type=int, default=3)
-    parser.add_argument("--cohort-cases", type=int, default=24)
+    parser.add_argument("--cohort-cases", type=int, default=48)
     parser.add_argument("--out", type=Path, default=BENCHMARKS / "results.md")
     args = parser.parse_args(argv)
     args.cases = _names(args.cases, CASES, "case")

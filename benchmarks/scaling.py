@@ -4,9 +4,9 @@ Each ROI is ``radiome.synthetic.textured_sphere(n)`` (1 mm voxels, textured inte
 tissue), written once to ``.bench/scaling/`` as ``.npy`` files so that generating it costs no
 memory in the measuring process. Every (spec, size) runs in a fresh process
 (``scaling.py --child``): import radiome, warm up (JIT and caches) on a 10^3-voxel sphere, load
-the arrays, then time ``repeats`` extractions. Memory is the process's peak RSS; the working
-memory of extraction is that peak minus the RSS after loading (an upper bound: the warm-up's
-own peak, if higher, is included), reported per voxel of the ROI's bounding box.
+the arrays, restart peak-RSS tracking (Linux ``/proc/self/clear_refs``), then time ``repeats``
+extractions. Memory is the peak RSS during the extractions; the working memory of extraction
+is that peak minus the RSS after loading, reported per voxel of the ROI's bounding box.
 
 The exponent b of time ~ n^b is a least-squares fit of log(median time) on log(voxels).
 """
@@ -78,6 +78,8 @@ def _child(n: int, spec_path: str, repeats: int) -> dict:
     radiome.extract(*_load(_WARMUP_VOXELS), spec=spec)
     volume, mask = _load(n)
     rss_loaded = _rss()
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+        fh.write("5")  # the peak RSS restarts from here: warm-up and loading are left out
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -115,7 +117,7 @@ def run_scaling(spec_path: Path, sizes: list[int], *, repeats: int, timeout: flo
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                                   cwd=REPO, check=False)
         except subprocess.TimeoutExpired:
-            points.append({"n_target": n, "error": f"no result within {timeout:.0f} s"})
+            points.append({"n_target": n, "error": f"no result within {timeout:g} s"})
             progress(f"    {n:>10} voxels: timed out")
             continue
         lines = done.stdout.strip().splitlines()

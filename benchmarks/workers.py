@@ -76,7 +76,7 @@ class Worker:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
             self.kill()
-            msg = f"{self.tool}: no answer to {what} within {timeout:.0f} s (worker stopped)"
+            msg = f"{self.tool}: no answer to {what} within {timeout:g} s (worker stopped)"
             raise WorkerError(msg) from None
         if line is None:
             code = self._process.wait()
