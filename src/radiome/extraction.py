@@ -11,7 +11,7 @@ import pandas as pd
 from radiome.errors import FeatureError
 from radiome.features import FAMILIES, REGISTRY, FamilyDef, RoiData, unit_of
 from radiome.features.local_intensity import PEAK_RADIUS_MM
-from radiome.filters import apply_filter, canonical_name, required_margin_voxels
+from radiome.filters import apply_filters, canonical_name, required_margin_voxels
 from radiome.io import load_mask, load_volume
 from radiome.preprocess import discretised, interpolate, process, target_mapping
 from radiome.spec import Spec, load_spec
@@ -137,8 +137,8 @@ def extract(
             rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
                           filter_name="", spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
-    for flt in spec.filters:
-        response = apply_filter(processed.image, processed.spacing, flt)
+    responses = apply_filters(processed.image, processed.spacing, spec.filters)
+    for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
         roi_data = discretised(processed, discretisation, image=response, unit=unit)
         for family in filtered:
@@ -169,13 +169,14 @@ def filter_responses(image: str | Path | Volume, spec: str | Path | dict | Spec)
                             pre.resampling.image_interpolator)
     if pre.round_intensities:
         array = np.rint(np.round(array, 6))
+    responses = apply_filters(array, mapping.target.spacing, spec.filters)
     return {
         canonical_name(flt): Volume(
-            array=apply_filter(array, mapping.target.spacing, flt), grid=mapping.target,
-            modality=volume.modality, unit=volume.unit if flt.kind == "mean" else "a.u.",
+            array=response, grid=mapping.target, modality=volume.modality,
+            unit=volume.unit if flt.kind == "mean" else "a.u.",
             source=f"{volume.source} [{canonical_name(flt)}]",
         )
-        for flt in spec.filters
+        for flt, response in zip(spec.filters, responses, strict=True)
     }
 
 

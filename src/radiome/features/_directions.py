@@ -32,7 +32,14 @@ from radiome.errors import FeatureError
 from radiome.features._zones import check_inputs, neighbour_offsets
 from radiome.features.registry import FeatureValues
 
-__all__ = ["AGGREGATIONS", "direction_vectors", "features_by_aggregation", "is_planar", "merged"]
+__all__ = [
+    "AGGREGATIONS",
+    "compact_levels",
+    "direction_vectors",
+    "features_by_aggregation",
+    "is_planar",
+    "merged",
+]
 
 #: The GLCM/GLRLM aggregation methods in IBSI order: BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD.
 AGGREGATIONS: tuple[str, ...] = ("2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg",
@@ -94,6 +101,22 @@ def features_by_aggregation(
         for name, value in features(stacks[planar], aggregation, mask).items():
             values[(name, aggregation)] = value
     return values
+
+
+def compact_levels(
+    levels: np.ndarray, mask: np.ndarray, n_levels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The grey levels that occur in ``mask`` (G,), and ``levels`` renumbered 1..G (0 outside).
+
+    Texture matrices over the occurring levels only hold the same counts without the empty
+    rows and columns of absent levels.
+    """
+    grey = np.flatnonzero(np.bincount(levels[mask], minlength=n_levels + 1))
+    grey = grey[grey > 0]
+    lookup = np.zeros(max(n_levels, int(levels.max())) + 1, dtype=np.int64)
+    lookup[grey] = np.arange(1, grey.size + 1)
+    compact = np.where(mask, lookup[levels], 0)
+    return grey, np.ascontiguousarray(compact)
 
 
 def merged(stack: np.ndarray, aggregation: str) -> np.ndarray:

@@ -18,7 +18,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from radiome.features._directions import direction_vectors, features_by_aggregation, merged
+from radiome.features._directions import (
+    compact_levels,
+    direction_vectors,
+    features_by_aggregation,
+    merged,
+)
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
@@ -116,41 +121,77 @@ def _plogp(x: np.ndarray) -> np.ndarray:
     return x * logs
 
 
-def _index_sums(p: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Sums of p[:, i, j] over equal index[i, j] = 0..n-1 (every value present), shape (K, n)."""
-    flat = index.ravel()
-    order = np.argsort(flat, kind="stable")
-    starts = np.searchsorted(flat[order], np.arange(flat.max() + 1))
-    return np.add.reduceat(p.reshape(p.shape[0], -1)[:, order], starts, axis=1)
+@numba.njit(cache=True, nogil=True)
+def _entry_sums(counts, grey, n_levels):
+    """The sums over matrix entries that GLCM features need, in two passes over each matrix.
+
+    counts (K, G, G) int64 non-empty symmetric matrices over the G grey levels ``grey``
+    (float, 1..N_g). Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j} (K, 2 N_g + 1), and
+    (K, 8) sums: max p, Σ p², Σ p log2 p, Σ i j p, Σ (i+j-2μ)^2 p, ^3 p, ^4 p and
+    Σ p log2(p_i p_j); entries with no count are skipped.
+    """
+    k_count, g, _ = counts.shape
+    p_i = np.zeros((k_count, g))
+    p_minus = np.zeros((k_count, n_levels))
+    p_plus = np.zeros((k_count, 2 * n_levels + 1))
+    sums = np.zeros((k_count, 8))
+    for k in range(k_count):
+        total = 0
+        for a in range(g):
+            for b in range(g):
+                total += counts[k, a, b]
+        for a in range(g):
+            row = 0
+            for b in range(g):
+                row += counts[k, a, b]
+            p_i[k, a] = row / total
+        mu = 0.0
+        for a in range(g):
+            mu += grey[a] * p_i[k, a]
+        for a in range(g):
+            for b in range(g):
+                c = counts[k, a, b]
+                if c == 0:
+                    continue
+                p = c / total
+                gi, gj = grey[a], grey[b]
+                centred = gi + gj - 2.0 * mu
+                centred2 = centred * centred
+                sums[k, 0] = max(sums[k, 0], p)
+                sums[k, 1] += p * p
+                sums[k, 2] += p * np.log2(p)
+                sums[k, 3] += gi * gj * p
+                sums[k, 4] += centred2 * p
+                sums[k, 5] += centred2 * centred * p
+                sums[k, 6] += centred2 * centred2 * p
+                sums[k, 7] += p * np.log2(p_i[k, a] * p_i[k, b])
+                p_minus[k, int(abs(gi - gj))] += p
+                p_plus[k, int(gi + gj)] += p
+    return p_i, p_minus, p_plus, sums
 
 
-def _feature_stack(p: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
-    """Every GLCM feature of each joint probability matrix p (K, N_g, N_g), as (K,) arrays."""
-    g = p.shape[-1]
-    i = np.arange(1, g + 1, dtype=np.float64)
-    ii, jj = i[:, None], i[None, :]
-    diff, total = np.abs(ii - jj), ii + jj
-    k_diff = np.arange(g, dtype=np.float64)
-    k_sum = np.arange(2, 2 * g + 1, dtype=np.float64)
-    p_i = p.sum(axis=2)
-    p_minus = _index_sums(p, diff.astype(np.int64))
-    p_plus = _index_sums(p, total.astype(np.int64) - 2)
+def _feature_stack(counts: np.ndarray, grey: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
+    """Every GLCM feature of each non-empty count matrix (K, G, G), as (K,) arrays.
+
+    ``grey`` holds the grey level (1..N_g) of each of the G rows: the levels that occur, as
+    the rows and columns of absent levels are zero and add nothing to any sum.
+    """
+    i = grey.astype(np.float64)
+    p_i, p_minus, p_plus, sums = _entry_sums(counts, i, int(n_levels))
+    joint_max, energy, plogp, auto_corr, clust_tend, clust_shade, clust_prom, plog_outer = sums.T
+    k_diff = np.arange(p_minus.shape[1], dtype=np.float64)
+    k_sum = np.arange(p_plus.shape[1], dtype=np.float64)
     mu = p_i @ i
     var = ((i - mu[:, None]) ** 2 * p_i).sum(axis=1)
     diff_avg = p_minus @ k_diff
     sum_avg = p_plus @ k_sum
-    auto_corr = np.einsum("kij,ij->k", p, ii * jj)
-    centred = total - 2.0 * mu[:, None, None]
-    centred2 = centred * centred  # products, not float powers: numpy's pow is slow
-    hxy = -_plogp(p).sum(axis=(1, 2))
+    hxy = -plogp
     hx = -_plogp(p_i).sum(axis=1)
-    outer = p_i[:, :, None] * p_i[:, None, :]
-    log_outer = np.log2(outer, out=np.zeros_like(outer), where=outer > 0)
-    hxy1 = -(p * log_outer).sum(axis=(1, 2))
-    hxy2 = -_plogp(outer).sum(axis=(1, 2))
+    hxy1 = -plog_outer
+    hxy2 = 2.0 * hx  # -Σ_ij p_i p_j log2(p_i p_j) = HX + HY = 2 HX (the marginals sum to 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
-            "cm_joint_max": p.max(axis=(1, 2)),  # GYBY: max p_ij
+            "cm_joint_max": joint_max,  # GYBY: max p_ij
             "cm_joint_avg": mu,  # 60VM: Σ_ij i p_ij
             "cm_joint_var": var,  # UR99: Σ_ij (i - μ)² p_ij
             "cm_joint_entr": hxy,  # TU9B: -Σ_ij p_ij log2 p_ij
@@ -162,7 +203,7 @@ def _feature_stack(p: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
             # OEEB: Σ_k (k - sum_avg)² p_{i+j,k}
             "cm_sum_var": ((k_sum - sum_avg[:, None]) ** 2 * p_plus).sum(axis=1),
             "cm_sum_entr": -_plogp(p_plus).sum(axis=1),  # P6QZ: -Σ_k p_{i+j,k} log2 p_{i+j,k}
-            "cm_energy": (p * p).sum(axis=(1, 2)),  # 8ZQL: Σ_ij p_ij²
+            "cm_energy": energy,  # 8ZQL: Σ_ij p_ij²
             "cm_contrast": p_minus @ k_diff**2,  # ACUI: Σ_ij (i - j)² p_ij
             "cm_dissimilarity": diff_avg,  # 8S9J: Σ_ij |i - j| p_ij
             "cm_inv_diff": p_minus @ (1.0 / (1.0 + k_diff)),  # IB1Z: Σ_k p_{i-j,k} / (1 + k)
@@ -174,11 +215,9 @@ def _feature_stack(p: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
             "cm_inv_var": p_minus[:, 1:] @ (1.0 / k_diff[1:] ** 2),  # E8JP: Σ_k>0 p_{i-j,k} / k²
             "cm_corr": (auto_corr - mu**2) / var,  # NI2N: (Σ_ij i j p_ij - μ²) / σ²
             "cm_auto_corr": auto_corr,  # QWB0: Σ_ij i j p_ij
-            "cm_clust_tend": np.einsum("kij,kij->k", centred2, p),  # DG8W: Σ (i+j-2μ)² p_ij
-            # 7NFM: Σ (i+j-2μ)³ p_ij
-            "cm_clust_shade": np.einsum("kij,kij->k", centred2 * centred, p),
-            # AE86: Σ (i+j-2μ)⁴ p_ij
-            "cm_clust_prom": np.einsum("kij,kij->k", centred2 * centred2, p),
+            "cm_clust_tend": clust_tend,  # DG8W: Σ (i+j-2μ)² p_ij
+            "cm_clust_shade": clust_shade,  # 7NFM: Σ (i+j-2μ)³ p_ij
+            "cm_clust_prom": clust_prom,  # AE86: Σ (i+j-2μ)⁴ p_ij
             "cm_info_corr1": (hxy - hxy1) / hx,  # R8DG: (HXY - HXY1) / HX
             # JN9H: sqrt(1 - exp(-2 (HXY2 - HXY)))
             "cm_info_corr2": np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - hxy))),
@@ -241,26 +280,33 @@ def glcm_features(
 def _by_aggregation(
     levels: np.ndarray, mask: np.ndarray, n_levels: int, distance: int, aggregations: list[str]
 ) -> FeatureValues:
-    """GLCM features of each aggregation, the matrices counted once per kind (2D or 3D)."""
+    """GLCM features of each aggregation, the matrices counted once per kind (2D or 3D).
+
+    Matrices are counted over the grey levels that occur in the ROI only (renumbered 1..G);
+    features use the levels' own values, so nothing changes but the work, which no longer
+    grows with N_g² when few of the N_g levels occur (filter responses).
+    """
+    occurring: dict[str, np.ndarray] = {}
 
     def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray:
-        return cooccurrence_counts(levels, mask, n_levels=n_levels, distance=distance,
-                                   planar=planar)
+        occurring["grey"], compact = compact_levels(levels, mask, n_levels)
+        return cooccurrence_counts(compact, mask, n_levels=occurring["grey"].size,
+                                   distance=distance, planar=planar)
 
     def features(stack: np.ndarray, aggregation: str, mask: np.ndarray) -> dict[str, float]:
-        return _mean_features(merged(stack, aggregation), n_levels)
+        return _mean_features(merged(stack, aggregation), occurring["grey"], n_levels)
 
     return features_by_aggregation(levels, mask, n_levels, aggregations, "GLCM", count, features)
 
 
-def _mean_features(matrices: np.ndarray, n_levels: int) -> dict[str, float]:
-    """Features of (K, N_g, N_g) count matrices averaged over the non-empty ones."""
+def _mean_features(matrices: np.ndarray, grey: np.ndarray, n_levels: int) -> dict[str, float]:
+    """Features of (K, G, G) count matrices (rows: levels ``grey``) averaged over the non-empty."""
     totals = matrices.sum(axis=(1, 2))
     keep = totals > 0
     if not keep.any():
         return {f.name: float("nan") for f in FEATURES}
-    p = matrices[keep] / totals[keep, None, None].astype(np.float64)
-    return {name: _mean_defined(values) for name, values in _feature_stack(p, n_levels).items()}
+    features = _feature_stack(np.ascontiguousarray(matrices[keep]), grey, n_levels)
+    return {name: _mean_defined(values) for name, values in features.items()}
 
 
 def _mean_defined(values: np.ndarray) -> float:

@@ -2,7 +2,8 @@
 
 A filter is described by a :data:`FilterSpec` (one pydantic model per kind, told apart by
 ``kind``), named by :func:`canonical_name` in the ``filter`` column of feature tables and
-applied by :func:`apply_filter` to a ``(z, y, x)`` float64 image with its spacing in mm.
+applied by :func:`apply_filter` to a ``(z, y, x)`` float64 image with its spacing in mm
+(:func:`apply_filters` applies several, sharing the work they have in common).
 :func:`required_margin_voxels` tells how large a crop around a ROI must be for the response
 inside the ROI to equal the response on the whole image.
 """
@@ -10,6 +11,7 @@ inside the ROI to equal the response on the whole image.
 from __future__ import annotations
 
 from radiome.filters.apply import apply_filter, required_margin_voxels
+from radiome.filters.bank import apply_filters
 from radiome.filters.spec import (
     FilterSpec,
     GaborSpec,
@@ -32,6 +34,7 @@ __all__ = [
     "SimoncelliSpec",
     "WaveletSpec",
     "apply_filter",
+    "apply_filters",
     "canonical_name",
     "required_margin_voxels",
 ]

@@ -1,0 +1,112 @@
+"""Several filters of one image at once, sharing the work they have in common.
+
+Laplacians of Gaussian of several scales share one forward FFT of the image (each scale is
+then one product with its transfer function and one inverse FFT), and plain separable wavelet
+sub-bands of one filter bank share their passes (the 8 first-level 3D sub-bands take 14
+passes instead of 24). Every other filter is applied on its own by :func:`apply_filter`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pywt
+from scipy import fft as sfft
+
+from radiome.filters.apply import apply_filter
+from radiome.filters.convolution import convolve_taps, fft_filter, filtered_axes, pad
+from radiome.filters.log import _sigma_voxels, log_margin, log_transfer
+from radiome.filters.spec import LoGSpec, WaveletSpec
+from radiome.filters.wavelets import _chain
+
+__all__ = ["apply_filters"]
+
+
+def apply_filters(
+    array: np.ndarray, spacing: Sequence[float], specs: Sequence[Any]
+) -> list[np.ndarray]:
+    """Response maps of several filters of one image, in the order of ``specs``.
+
+    Equal to ``[apply_filter(array, spacing, s) for s in specs]``: wavelet sub-bands exactly
+    (the same passes in the same order), LoG responses to floating-point rounding (the
+    circular convolution of the FFT on the image padded by the kernel radius as the boundary
+    condition asks equals the linear one of the direct passes; relative differences ~1e-12).
+    """
+    responses: list[np.ndarray | None] = [None] * len(specs)
+    logs: dict[tuple, list[int]] = defaultdict(list)
+    wavelets: dict[tuple, list[int]] = defaultdict(list)
+    for index, spec in enumerate(specs):
+        if isinstance(spec, LoGSpec):
+            logs[(spec.dimensions, spec.boundary)].append(index)
+        elif isinstance(spec, WaveletSpec) and not (spec.rotation_invariance or spec.decimated):
+            wavelets[(spec.wavelet, spec.level, spec.dimensions, spec.boundary)].append(index)
+        else:
+            responses[index] = apply_filter(array, spacing, spec)
+    for group in [*logs.values(), *wavelets.values()]:
+        if len(group) == 1:
+            responses[group[0]] = apply_filter(array, spacing, specs[group[0]])
+    image = np.ascontiguousarray(array, dtype=np.float64)
+    voxel = tuple(float(s) for s in spacing)
+    for group in logs.values():
+        if len(group) > 1:
+            for index, response in zip(group, _log_bank(image, voxel, [specs[i] for i in group]),
+                                       strict=True):
+                responses[index] = response
+    for group in wavelets.values():
+        if len(group) > 1:
+            for index, response in zip(group, _wavelet_bank(image, [specs[i] for i in group]),
+                                       strict=True):
+                responses[index] = response
+    return responses  # type: ignore[return-value]
+
+
+def _log_bank(image: np.ndarray, spacing: tuple[float, ...],
+              specs: Sequence[LoGSpec]) -> list[np.ndarray]:
+    """LoG responses of several scales (same dimensions and boundary) through one FFT.
+
+    Each filtered axis is padded as the boundary condition asks by the largest kernel radius
+    before the image and at least that after it (up to a fast FFT length), so the circular
+    convolution equals the linear one on the image.
+    """
+    axes = list(filtered_axes(specs[0].dimensions))
+    radius = np.max([log_margin(s, spacing) for s in specs], axis=0)
+    widths = [(0, 0)] * 3
+    crop = [slice(None)] * 3
+    for a in axes:
+        r, n = int(radius[a]), image.shape[a]
+        widths[a] = (r, sfft.next_fast_len(n + 2 * r, real=True) - n - r)
+        crop[a] = slice(r, r + n)
+    padded = pad(image, widths, specs[0].boundary)
+
+    def transfers(fft_shape: tuple[int, ...]) -> list[np.ndarray]:
+        return [log_transfer(fft_shape, [_sigma_voxels(s, spacing)[a] for a in axes], s.truncate)
+                for s in specs]
+
+    return [np.array(response) for response in fft_filter(padded, axes, transfers, crop)]
+
+
+def _wavelet_bank(image: np.ndarray, specs: Sequence[WaveletSpec]) -> list[np.ndarray]:
+    """Sub-bands of one wavelet filter bank, passes shared along a tree of band prefixes."""
+    first = specs[0]
+    bank = pywt.Wavelet(first.wavelet)
+    axes = filtered_axes(first.dimensions)
+    # Same pass order as wavelet_response: the contiguous (last) axis first.
+    order = sorted(axes, reverse=True)
+    letters = {a: {} for a in axes}
+    for spec in specs:
+        for axis, letter in zip(axes, reversed(spec.bands), strict=True):
+            letters[axis][spec.bands] = letter
+    partial: dict[tuple[str, ...], np.ndarray] = {(): image}
+
+    def filtered(prefix: tuple[str, ...]) -> np.ndarray:
+        if prefix not in partial:
+            out = filtered(prefix[:-1])
+            for taps in _chain(bank, prefix[-1], first.level):
+                out = convolve_taps(out, taps, order[len(prefix) - 1], first.boundary)
+            partial[prefix] = out
+        return partial[prefix]
+
+    return [np.array(filtered(tuple(letters[a][s.bands] for a in order))) for s in specs]
