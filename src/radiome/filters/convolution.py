@@ -134,8 +134,9 @@ def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary) 
     -----
     The voxel read for each position beyond the edge comes from :func:`pad` applied to the
     indices ``0 .. n - 1`` (zero padding marks them -1), so the boundary conditions are the
-    ones of :func:`pad`; a numba kernel then sums the taps line by line, in parallel over
-    lines, in a fixed order (the result does not depend on the number of threads).
+    ones of :func:`pad`; a numba kernel then sums the taps line by line in a fixed order.
+    The kernel is serial: numba's thread pool costs milliseconds per call on a busy machine,
+    more than the whole pass on ROI crops.
     """
     image = np.ascontiguousarray(array, dtype=np.float64)
     n = image.shape[axis]
@@ -383,13 +384,13 @@ def _merged_last_pass(array: np.ndarray, items: list[tuple[tuple[Chain, ...], fl
                             boundary), len(finals)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _convolve_lines(lines, weights, shifts, source, out):
     """out[a, i, b] = sum_m weights[m] * lines[a, source[i + shifts[m]], b] (source -1: zero)."""
     n_outer, n, n_inner = lines.shape
     n_taps = weights.size
     if n_inner == 1:
-        for a in numba.prange(n_outer):
+        for a in range(n_outer):
             padded = np.zeros(source.size)
             for k in range(source.size):
                 if source[k] >= 0:
@@ -404,7 +405,7 @@ def _convolve_lines(lines, weights, shifts, source, out):
                 out[a, i, 0] = total[i]
     else:
         n_blocks = (n_inner + _BLOCK - 1) // _BLOCK
-        for k in numba.prange(n_outer * n * n_blocks):
+        for k in range(n_outer * n * n_blocks):
             a = k // (n * n_blocks)
             i = (k // n_blocks) % n
             start = (k % n_blocks) * _BLOCK

@@ -138,11 +138,11 @@ def _plane_pool(stack: np.ndarray, plane_spacing: tuple[float, float], spec: Gab
     return total
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _pool_modulus(response, total, use_max):
     """total <- max(total, |response|) or total + |response|, voxel by voxel."""
     nz, ny, nx = response.shape
-    for z in numba.prange(nz):
+    for z in range(nz):
         for y in range(ny):
             for x in range(nx):
                 value = response[z, y, x]
