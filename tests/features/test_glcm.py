@@ -238,3 +238,24 @@ def test_family_adapter_equals_public_function(digital_phantom):
         ).items()
     }
     np.testing.assert_equal(values, expected)
+
+
+@pytest.mark.parametrize("aggregation", ["2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg",
+                                         "3d_avg", "3d_vmrg"])
+def test_sparse_counting_equals_dense_counting(aggregation, monkeypatch):
+    """Many grey levels are counted as sparse entries; the features must not change."""
+    from radiome.features import glcm
+
+    rng = np.random.default_rng(11)
+    levels = rng.integers(1, 300, size=(5, 9, 8))
+    mask = rng.random(levels.shape) < 0.8
+    mask[2] = False  # an empty slice
+    monkeypatch.setattr(glcm, "_SPARSE_ABOVE", 10**9)
+    dense = glcm.glcm_features(levels, mask, (1.0, 1.0, 1.0), n_levels=300,
+                               aggregation=aggregation)
+    monkeypatch.setattr(glcm, "_SPARSE_ABOVE", 0)
+    sparse = glcm.glcm_features(levels, mask, (1.0, 1.0, 1.0), n_levels=300,
+                                aggregation=aggregation)
+    assert dense.keys() == sparse.keys()
+    for name in dense:
+        assert sparse[name] == pytest.approx(dense[name], rel=1e-12, nan_ok=True), name

@@ -34,6 +34,7 @@ from radiome.features.registry import FeatureValues
 
 __all__ = [
     "AGGREGATIONS",
+    "MERGED_AXES",
     "compact_levels",
     "direction_vectors",
     "features_by_aggregation",
@@ -46,7 +47,7 @@ AGGREGATIONS: tuple[str, ...] = ("2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", 
                                  "3d_vmrg")
 
 #: Axes of the (slice, direction) stack that each aggregation sums over.
-_MERGED_AXES: dict[str, tuple[int, ...]] = {
+MERGED_AXES: dict[str, tuple[int, ...]] = {
     "2d_avg": (),
     "2d_smrg": (1,),
     "2_5d_dmrg": (0,),
@@ -121,6 +122,6 @@ def compact_levels(
 
 def merged(stack: np.ndarray, aggregation: str) -> np.ndarray:
     """The (K, ...) matrices whose features an aggregation averages, from an (S, D, ...) stack."""
-    axes = _MERGED_AXES[aggregation]
+    axes = MERGED_AXES[aggregation]
     summed = stack.sum(axis=axes, keepdims=True) if axes else stack
     return summed.reshape((-1, *stack.shape[2:]))

@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 from radiome.features._directions import (
+    MERGED_AXES,
     compact_levels,
     direction_vectors,
     features_by_aggregation,
@@ -29,6 +30,9 @@ from radiome.features.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "cooccurrence_counts", "glcm_features"]
+
+#: Matrices are counted sparsely when G² exceeds this many times the number of voxels.
+_SPARSE_ABOVE = 4
 
 FEATURES = (
     FeatureDef("cm_joint_max", "GYBY", "cm"),
@@ -122,62 +126,129 @@ def _plogp(x: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _entry_sums(counts, grey, n_levels):
-    """The sums over matrix entries that GLCM features need, in two passes over each matrix.
+def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
+    """The sums over matrix entries that GLCM features need, from sparse entries.
 
-    counts (K, G, G) int64 non-empty symmetric matrices over the G grey levels ``grey``
-    (float, 1..N_g). Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j} (K, 2 N_g + 1), and
-    (K, 8) sums: max p, Σ p², Σ p log2 p, Σ i j p, Σ (i+j-2μ)^2 p, ^3 p, ^4 p and
-    Σ p log2(p_i p_j); entries with no count are skipped.
+    Entry e holds ``count[e]`` pairs at (``row[e]``, ``col[e]``) of matrix ``matrix[e]``
+    (0..K-1, every matrix symmetric and not empty) over the G grey levels ``grey`` (float,
+    1..N_g). Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j} (K, 2 N_g + 1) and (K, 8) sums:
+    max p, Σ p², Σ p log2 p, Σ i j p, Σ (i+j-2μ)^2 p, ^3 p, ^4 p and Σ p log2(p_i p_j).
     """
-    k_count, g, _ = counts.shape
-    p_i = np.zeros((k_count, g))
-    p_minus = np.zeros((k_count, n_levels))
-    p_plus = np.zeros((k_count, 2 * n_levels + 1))
-    sums = np.zeros((k_count, 8))
-    for k in range(k_count):
-        total = 0
+    g = grey.size
+    totals = np.zeros(n_matrices)
+    p_i = np.zeros((n_matrices, g))
+    for e in range(matrix.size):
+        totals[matrix[e]] += count[e]
+        p_i[matrix[e], row[e]] += count[e]
+    mu = np.zeros(n_matrices)
+    for k in range(n_matrices):
         for a in range(g):
-            for b in range(g):
-                total += counts[k, a, b]
-        for a in range(g):
-            row = 0
-            for b in range(g):
-                row += counts[k, a, b]
-            p_i[k, a] = row / total
-        mu = 0.0
-        for a in range(g):
-            mu += grey[a] * p_i[k, a]
-        for a in range(g):
-            for b in range(g):
-                c = counts[k, a, b]
-                if c == 0:
-                    continue
-                p = c / total
-                gi, gj = grey[a], grey[b]
-                centred = gi + gj - 2.0 * mu
-                centred2 = centred * centred
-                sums[k, 0] = max(sums[k, 0], p)
-                sums[k, 1] += p * p
-                sums[k, 2] += p * np.log2(p)
-                sums[k, 3] += gi * gj * p
-                sums[k, 4] += centred2 * p
-                sums[k, 5] += centred2 * centred * p
-                sums[k, 6] += centred2 * centred2 * p
-                sums[k, 7] += p * np.log2(p_i[k, a] * p_i[k, b])
-                p_minus[k, int(abs(gi - gj))] += p
-                p_plus[k, int(gi + gj)] += p
+            p_i[k, a] /= totals[k]
+            mu[k] += grey[a] * p_i[k, a]
+    p_minus = np.zeros((n_matrices, n_levels))
+    p_plus = np.zeros((n_matrices, 2 * n_levels + 1))
+    sums = np.zeros((n_matrices, 8))
+    for e in range(matrix.size):
+        k, a, b = matrix[e], row[e], col[e]
+        p = count[e] / totals[k]
+        gi, gj = grey[a], grey[b]
+        centred = gi + gj - 2.0 * mu[k]
+        centred2 = centred * centred
+        sums[k, 0] = max(sums[k, 0], p)
+        sums[k, 1] += p * p
+        sums[k, 2] += p * np.log2(p)
+        sums[k, 3] += gi * gj * p
+        sums[k, 4] += centred2 * p
+        sums[k, 5] += centred2 * centred * p
+        sums[k, 6] += centred2 * centred2 * p
+        sums[k, 7] += p * np.log2(p_i[k, a] * p_i[k, b])
+        p_minus[k, int(abs(gi - gj))] += p
+        p_plus[k, int(gi + gj)] += p
     return p_i, p_minus, p_plus, sums
 
 
-def _feature_stack(counts: np.ndarray, grey: np.ndarray, n_levels: int) -> dict[str, np.ndarray]:
-    """Every GLCM feature of each non-empty count matrix (K, G, G), as (K,) arrays.
+@numba.njit(cache=True, nogil=True)
+def _pair_keys_kernel(levels, mask, offsets, slice_wise, n_levels, out):
+    """Write the key ((s D + m) G + a) G + b of every ordered neighbour pair to ``out``."""
+    nz, ny, nx = levels.shape
+    n_dirs = offsets.shape[0]
+    n = 0
+    for z in range(nz):
+        s = z if slice_wise else 0
+        for y in range(ny):
+            for x in range(nx):
+                if not mask[z, y, x]:
+                    continue
+                a = levels[z, y, x] - 1
+                for k in range(n_dirs):
+                    zz = z + offsets[k, 0]
+                    yy = y + offsets[k, 1]
+                    xx = x + offsets[k, 2]
+                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
+                        continue
+                    if not mask[zz, yy, xx]:
+                        continue
+                    b = levels[zz, yy, xx] - 1
+                    base = (s * n_dirs + k) * n_levels
+                    out[n] = (base + a) * n_levels + b
+                    out[n + 1] = (base + b) * n_levels + a
+                    n += 2
+    return n
 
-    ``grey`` holds the grey level (1..N_g) of each of the G rows: the levels that occur, as
-    the rows and columns of absent levels are zero and add nothing to any sum.
+
+class _Sparse:
+    """Co-occurrence counts per (slice, direction) as sparse entries, for many grey levels."""
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray, n_slices: int, n_dirs: int,
+                 n_levels: int) -> None:
+        self.keys, self.counts = keys, counts
+        self.shape = (n_slices, n_dirs, n_levels)
+
+
+def _sparse_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int,
+                   planar: bool) -> _Sparse:
+    """The entries of :func:`cooccurrence_counts` without its (S, D, G, G) array."""
+    offsets = direction_vectors(planar, distance)
+    keys = np.empty(2 * offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
+    used = _pair_keys_kernel(levels, mask, offsets, planar, n_levels, keys)
+    unique, counts = np.unique(keys[:used], return_counts=True)
+    return _Sparse(unique, counts, levels.shape[0] if planar else 1, offsets.shape[0], n_levels)
+
+
+def _entries(stack: np.ndarray | _Sparse, aggregation: str) -> tuple[np.ndarray, ...]:
+    """(matrix, row, col, count) entries and K of the matrices an aggregation averages."""
+    if isinstance(stack, np.ndarray):
+        matrices = merged(stack, aggregation)
+        matrix, row, col = np.nonzero(matrices)
+        return matrix, row, col, matrices[matrix, row, col], matrices.shape[0]
+    n_slices, n_dirs, g = stack.shape
+    cell, col = np.divmod(stack.keys, g)
+    cell, row = np.divmod(cell, g)
+    slice_index, direction = np.divmod(cell, n_dirs)
+    merged_axes = MERGED_AXES[aggregation]
+    slices = 1 if 0 in merged_axes else n_slices
+    matrix = (0 if 0 in merged_axes else slice_index) * (1 if 1 in merged_axes else n_dirs) + (
+        0 if 1 in merged_axes else direction)
+    n_matrices = slices * (1 if 1 in merged_axes else n_dirs)
+    combined, inverse = np.unique((matrix * g + row) * g + col, return_inverse=True)
+    counts = np.bincount(inverse, weights=stack.counts).astype(np.int64)
+    cell, col = np.divmod(combined, g)
+    matrix, row = np.divmod(cell, g)
+    return matrix, row, col, counts, n_matrices
+
+
+def _feature_stack(entries: tuple[np.ndarray, ...], grey: np.ndarray,
+                   n_levels: int) -> dict[str, np.ndarray]:
+    """Every GLCM feature of each (non-empty) matrix given by sparse entries, as (K,) arrays.
+
+    ``entries`` is (matrix, row, col, count, K); ``grey`` holds the grey level (1..N_g) of
+    each of the G rows: the levels that occur, as the rows and columns of absent levels are
+    zero and add nothing to any sum.
     """
     i = grey.astype(np.float64)
-    p_i, p_minus, p_plus, sums = _entry_sums(counts, i, int(n_levels))
+    matrix, row, col, count, n_matrices = entries
+    p_i, p_minus, p_plus, sums = _entry_sums(matrix, row, col, count.astype(np.float64),
+                                             int(n_matrices), i, int(n_levels))
     joint_max, energy, plogp, auto_corr, clust_tend, clust_shade, clust_prom, plog_outer = sums.T
     k_diff = np.arange(p_minus.shape[1], dtype=np.float64)
     k_sum = np.arange(p_plus.shape[1], dtype=np.float64)
@@ -284,28 +355,34 @@ def _by_aggregation(
 
     Matrices are counted over the grey levels that occur in the ROI only (renumbered 1..G);
     features use the levels' own values, so nothing changes but the work, which no longer
-    grows with N_g² when few of the N_g levels occur (filter responses).
+    grows with N_g² when few of the N_g levels occur (filter responses). When G² is large
+    against the number of voxels, the matrices are kept as sparse entries.
     """
     occurring: dict[str, np.ndarray] = {}
 
-    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray:
+    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray | _Sparse:
         occurring["grey"], compact = compact_levels(levels, mask, n_levels)
-        return cooccurrence_counts(compact, mask, n_levels=occurring["grey"].size,
-                                   distance=distance, planar=planar)
+        g = occurring["grey"].size
+        counting = _sparse_counts if g * g > _SPARSE_ABOVE * np.count_nonzero(mask) else (
+            cooccurrence_counts)
+        return counting(compact, mask, n_levels=g, distance=distance, planar=planar)
 
-    def features(stack: np.ndarray, aggregation: str, mask: np.ndarray) -> dict[str, float]:
-        return _mean_features(merged(stack, aggregation), occurring["grey"], n_levels)
+    def features(stack: np.ndarray | _Sparse, aggregation: str,
+                 mask: np.ndarray) -> dict[str, float]:
+        return _mean_features(_entries(stack, aggregation), occurring["grey"], n_levels)
 
     return features_by_aggregation(levels, mask, n_levels, aggregations, "GLCM", count, features)
 
 
-def _mean_features(matrices: np.ndarray, grey: np.ndarray, n_levels: int) -> dict[str, float]:
-    """Features of (K, G, G) count matrices (rows: levels ``grey``) averaged over the non-empty."""
-    totals = matrices.sum(axis=(1, 2))
-    keep = totals > 0
-    if not keep.any():
+def _mean_features(entries: tuple[np.ndarray, ...], grey: np.ndarray,
+                   n_levels: int) -> dict[str, float]:
+    """Features of the matrices of sparse entries (rows: levels ``grey``), averaged over the
+    non-empty ones."""
+    matrix, row, col, count, n_matrices = entries
+    present, renumbered = np.unique(matrix, return_inverse=True)  # empty matrices left out
+    if present.size == 0:
         return {f.name: float("nan") for f in FEATURES}
-    features = _feature_stack(np.ascontiguousarray(matrices[keep]), grey, n_levels)
+    features = _feature_stack((renumbered, row, col, count, present.size), grey, n_levels)
     return {name: _mean_defined(values) for name, values in features.items()}
 
 
