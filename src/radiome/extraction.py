@@ -64,20 +64,29 @@ def _check_exclusions(spec: Spec) -> None:
 
 
 def _rows(
-    family: FamilyDef, roi: RoiData, spec: Spec, *, case_id: str, roi_name: str, filter_name: str,
-    spec_hash: str,
+    families: list[FamilyDef], roi: RoiData, spec: Spec, *, case_id: str, roi_name: str,
+    filter_name: str, spec_hash: str,
 ) -> list[tuple]:
-    defs = family.by_name()
+    """Feature-table rows of several families of one (filtered) ROI."""
+    tight = roi.cropped()
     excluded = set(spec.features.exclude)
+    rows = []
+    for family in families:
+        rows += _family_rows(family, roi if family.surroundings else tight, spec, excluded,
+                             (case_id, roi_name, filter_name), spec_hash)
+    return rows
+
+
+def _family_rows(family: FamilyDef, roi: RoiData, spec: Spec, excluded: set[str],
+                 ids: tuple[str, str, str], spec_hash: str) -> list[tuple]:
+    defs = family.by_name()
     rows = []
     for (name, aggregation), value in family.compute(roi, spec).items():
         if name in excluded:
             continue
         feature = defs[name]
-        rows.append(
-            (case_id, roi_name, filter_name, family.name, name, feature.ibsi, aggregation,
-             float(value), unit_of(feature, roi.unit), spec_hash)
-        )
+        rows.append((*ids, family.name, name, feature.ibsi, aggregation, float(value),
+                     unit_of(feature, roi.unit), spec_hash))
     return rows
 
 
@@ -133,17 +142,15 @@ def extract(
     spec_hash = spec.hash
     if families:
         roi_data = discretised(processed, spec.preprocessing.discretisation)
-        for family in families:
-            rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
-                          filter_name="", spec_hash=spec_hash)
+        rows += _rows(families, roi_data, spec, case_id=case_id, roi_name=mask.roi,
+                      filter_name="", spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
     responses = apply_filters(processed.image, processed.spacing, spec.filters)
     for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
         roi_data = discretised(processed, discretisation, image=response, unit=unit)
-        for family in filtered:
-            rows += _rows(family, roi_data, spec, case_id=case_id, roi_name=mask.roi,
-                          filter_name=canonical_name(flt), spec_hash=spec_hash)
+        rows += _rows(filtered, roi_data, spec, case_id=case_id, roi_name=mask.roi,
+                      filter_name=canonical_name(flt), spec_hash=spec_hash)
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     table["value"] = table["value"].astype(np.float64)
     return table

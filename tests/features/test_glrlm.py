@@ -190,3 +190,23 @@ def test_family_adapter_equals_public_function(digital_phantom):
         ).items()
     }
     np.testing.assert_equal(values, expected)
+
+
+@pytest.mark.parametrize("aggregation", ["2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg",
+                                         "3d_avg", "3d_vmrg"])
+def test_sparse_runs_equal_dense_runs(aggregation, monkeypatch):
+    """Many grey levels are counted as sparse run entries; the features must not change."""
+    from radiome.features import glrlm
+
+    rng = np.random.default_rng(5)
+    levels = rng.integers(1, 6, size=(6, 10, 9)) * rng.integers(1, 60, size=(6, 10, 9))
+    mask = rng.random(levels.shape) < 0.85
+    mask[3] = False
+    monkeypatch.setattr(glrlm, "_SPARSE_ABOVE", 10**9)
+    dense = glrlm.glrlm_features(levels, mask, (1.0, 1.0, 1.0), n_levels=300,
+                                 aggregation=aggregation)
+    monkeypatch.setattr(glrlm, "_SPARSE_ABOVE", 0)
+    sparse = glrlm.glrlm_features(levels, mask, (1.0, 1.0, 1.0), n_levels=300,
+                                  aggregation=aggregation)
+    for name in dense:
+        assert sparse[name] == pytest.approx(dense[name], rel=1e-12), name

@@ -35,11 +35,13 @@ from radiome.features.registry import FeatureValues
 __all__ = [
     "AGGREGATIONS",
     "MERGED_AXES",
+    "SparseStack",
     "compact_levels",
     "direction_vectors",
     "features_by_aggregation",
     "is_planar",
     "merged",
+    "merged_entries",
 ]
 
 #: The GLCM/GLRLM aggregation methods in IBSI order: BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD.
@@ -118,6 +120,46 @@ def compact_levels(
     lookup[grey] = np.arange(1, grey.size + 1)
     compact = np.where(mask, lookup[levels], 0)
     return grey, np.ascontiguousarray(compact)
+
+
+class SparseStack:
+    """An (S, D, R, C) stack of count matrices as sorted unique flat keys and their counts.
+
+    Used instead of the dense array when few of its cells are not zero (many grey levels).
+    """
+
+    def __init__(self, keys: np.ndarray, counts: np.ndarray,
+                 shape: tuple[int, int, int, int]) -> None:
+        self.keys, self.counts, self.shape = keys, counts, shape
+
+    @classmethod
+    def from_keys(cls, keys: np.ndarray, shape: tuple[int, int, int, int]) -> SparseStack:
+        """The stack counting every occurrence of each flat key ((s D + d) R + r) C + c."""
+        unique, counts = np.unique(keys, return_counts=True)
+        return cls(unique, counts, shape)
+
+
+def merged_entries(stack: np.ndarray | SparseStack,
+                   aggregation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(matrix, row, col, count) of the non-zero cells, and K, of the (K, R, C) matrices that an
+    aggregation averages (see :func:`merged`), from a dense or sparse stack."""
+    if isinstance(stack, np.ndarray):
+        matrices = merged(stack, aggregation)
+        matrix, row, col = np.nonzero(matrices)
+        return matrix, row, col, matrices[matrix, row, col], matrices.shape[0]
+    n_slices, n_dirs, n_rows, n_cols = stack.shape
+    cell, col = np.divmod(stack.keys, n_cols)
+    cell, row = np.divmod(cell, n_rows)
+    slice_index, direction = np.divmod(cell, n_dirs)
+    axes = MERGED_AXES[aggregation]
+    slices = 1 if 0 in axes else n_slices
+    dirs = 1 if 1 in axes else n_dirs
+    matrix = (0 if 0 in axes else slice_index) * dirs + (0 if 1 in axes else direction)
+    combined, inverse = np.unique((matrix * n_rows + row) * n_cols + col, return_inverse=True)
+    counts = np.bincount(inverse, weights=stack.counts).astype(np.int64)
+    cell, col = np.divmod(combined, n_cols)
+    matrix, row = np.divmod(cell, n_rows)
+    return matrix, row, col, counts, slices * dirs
 
 
 def merged(stack: np.ndarray, aggregation: str) -> np.ndarray:

@@ -32,6 +32,7 @@ __all__ = [
     "Zones",
     "check_inputs",
     "count_features",
+    "count_features_batch",
     "count_matrix",
     "dimensions_of",
     "label_zones",
@@ -196,10 +197,59 @@ def count_matrix(level: np.ndarray, column: np.ndarray, count: np.ndarray) -> Co
     return CountMatrix(cells // width, cells % width, counts)
 
 
-def _marginal(index: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Non-zero sums of ``count`` over equal ``index`` values."""
-    _, inverse = np.unique(index, return_inverse=True)
-    return np.bincount(inverse.ravel(), weights=count)
+def _per_matrix(matrix: np.ndarray, values: np.ndarray, n_matrices: int) -> np.ndarray:
+    """Sums of ``values`` over the entries of each matrix, (K,)."""
+    return np.bincount(matrix, weights=values, minlength=n_matrices)
+
+
+def _marginal_squares(matrix: np.ndarray, index: np.ndarray, count: np.ndarray,
+                      n_matrices: int) -> np.ndarray:
+    """Σ (marginal sum)² per matrix: the counts summed over equal (matrix, index), squared."""
+    width = int(index.max()) + 1 if index.size else 1
+    cells, inverse = np.unique(matrix * width + index, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=count, minlength=cells.size)
+    return np.bincount(cells // width, weights=sums * sums, minlength=n_matrices)
+
+
+def count_features_batch(matrix: np.ndarray, m: CountMatrix, n_voxels: np.ndarray,
+                         n_matrices: int) -> dict[str, np.ndarray]:
+    """The 17 generic features of K count matrices at once, keyed by generic name, (K,) each.
+
+    Cell e of ``m`` belongs to matrix ``matrix[e]`` (0..K-1); ``n_voxels`` (K,) is N_v of
+    each matrix. Definitions as in :func:`count_features`; an empty matrix gives NaN.
+    """
+    matrix = np.asarray(matrix, dtype=np.int64)
+    i = m.level.astype(np.float64)
+    j = m.column.astype(np.float64)
+    c = np.asarray(m.count, dtype=np.float64)
+    n_s = _per_matrix(matrix, c, n_matrices)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = c / n_s[matrix]
+        i2, j2 = i * i, j * j
+        mu_i = _per_matrix(matrix, i * p, n_matrices)
+        mu_j = _per_matrix(matrix, j * p, n_matrices)
+        ci2 = _marginal_squares(matrix, m.level, c, n_matrices)
+        cj2 = _marginal_squares(matrix, m.column, c, n_matrices)
+        di, dj = i - mu_i[matrix], j - mu_j[matrix]
+        return {
+            "low_j": _per_matrix(matrix, c / j2, n_matrices) / n_s,
+            "high_j": _per_matrix(matrix, c * j2, n_matrices) / n_s,
+            "low_i": _per_matrix(matrix, c / i2, n_matrices) / n_s,
+            "high_i": _per_matrix(matrix, c * i2, n_matrices) / n_s,
+            "low_i_low_j": _per_matrix(matrix, c / (i2 * j2), n_matrices) / n_s,
+            "high_i_low_j": _per_matrix(matrix, c * i2 / j2, n_matrices) / n_s,
+            "low_i_high_j": _per_matrix(matrix, c * j2 / i2, n_matrices) / n_s,
+            "high_i_high_j": _per_matrix(matrix, c * i2 * j2, n_matrices) / n_s,
+            "i_nu": ci2 / n_s,
+            "i_nu_norm": ci2 / (n_s * n_s),
+            "j_nu": cj2 / n_s,
+            "j_nu_norm": cj2 / (n_s * n_s),
+            "percentage": n_s / np.asarray(n_voxels, dtype=np.float64),
+            "i_var": _per_matrix(matrix, di * di * p, n_matrices),
+            "j_var": _per_matrix(matrix, dj * dj * p, n_matrices),
+            "entropy": -_per_matrix(matrix, p * np.log2(p), n_matrices),
+            "energy": _per_matrix(matrix, p * p, n_matrices),
+        }
 
 
 def count_features(m: CountMatrix, n_voxels: int) -> dict[str, float]:
@@ -214,34 +264,9 @@ def count_features(m: CountMatrix, n_voxels: int) -> dict[str, float]:
     Σ (i - μ_i)² p_ij with μ_i = Σ i p_ij; ``j_var`` likewise in j; ``entropy``
     -Σ p_ij log2 p_ij; ``energy`` Σ p_ij².
     """
-    i = m.level.astype(np.float64)
-    j = m.column.astype(np.float64)
-    c = m.count
-    n_s = c.sum()
-    p = c / n_s
-    ci = _marginal(m.level, c)
-    cj = _marginal(m.column, c)
-    i2, j2 = i * i, j * j
-    mu_i, mu_j = np.sum(i * p), np.sum(j * p)
-    return {
-        "low_j": float(np.sum(c / j2) / n_s),
-        "high_j": float(np.sum(c * j2) / n_s),
-        "low_i": float(np.sum(c / i2) / n_s),
-        "high_i": float(np.sum(c * i2) / n_s),
-        "low_i_low_j": float(np.sum(c / (i2 * j2)) / n_s),
-        "high_i_low_j": float(np.sum(c * i2 / j2) / n_s),
-        "low_i_high_j": float(np.sum(c * j2 / i2) / n_s),
-        "high_i_high_j": float(np.sum(c * i2 * j2) / n_s),
-        "i_nu": float(np.sum(ci * ci) / n_s),
-        "i_nu_norm": float(np.sum(ci * ci) / (n_s * n_s)),
-        "j_nu": float(np.sum(cj * cj) / n_s),
-        "j_nu_norm": float(np.sum(cj * cj) / (n_s * n_s)),
-        "percentage": float(n_s / n_voxels),
-        "i_var": float(np.sum((i - mu_i) ** 2 * p)),
-        "j_var": float(np.sum((j - mu_j) ** 2 * p)),
-        "entropy": float(-np.sum(p * np.log2(p))),
-        "energy": float(np.sum(p * p)),
-    }
+    batch = count_features_batch(np.zeros(m.count.size, dtype=np.int64), m,
+                                 np.array([n_voxels]), 1)
+    return {name: float(values[0]) for name, values in batch.items()}
 
 
 def mean_over_slices(per_slice: list[dict[str, float]]) -> dict[str, float]:
@@ -265,14 +290,16 @@ def slice_count_features(
     ``names`` maps each family feature name to its generic name in :func:`count_features`.
     """
     if dimension == "2d":
-        order = np.argsort(slice_of, kind="stable")
-        bounds = np.searchsorted(slice_of[order], np.arange(voxels_per_slice.size + 1))
-        per_slice = []
-        for z in np.flatnonzero(voxels_per_slice):
-            part = order[bounds[z]:bounds[z + 1]]
-            generic = count_features(count_matrix(level[part], column[part], count[part]),
-                               int(voxels_per_slice[z]))
-            per_slice.append({name: generic[key] for name, key in names.items()})
-        return mean_over_slices(per_slice)
+        occupied = np.flatnonzero(voxels_per_slice)
+        renumber = np.full(voxels_per_slice.size, -1, dtype=np.int64)
+        renumber[occupied] = np.arange(occupied.size)
+        matrix = renumber[slice_of]
+        # One count matrix per slice: merge equal (slice, level, column) cells.
+        cells = count_matrix(matrix * (int(level.max()) + 1) + level, column, count)
+        width = int(level.max()) + 1
+        batch = count_features_batch(
+            cells.level // width, CountMatrix(cells.level % width, cells.column, cells.count),
+            voxels_per_slice[occupied], occupied.size)
+        return {name: float(np.mean(batch[key])) for name, key in names.items()}
     generic = count_features(count_matrix(level, column, count), int(voxels_per_slice.sum()))
     return {name: generic[key] for name, key in names.items()}

@@ -19,11 +19,11 @@ import numba
 import numpy as np
 
 from radiome.features._directions import (
-    MERGED_AXES,
+    SparseStack,
     compact_levels,
     direction_vectors,
     features_by_aggregation,
-    merged,
+    merged_entries,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -32,7 +32,7 @@ from radiome.spec import Spec
 __all__ = ["FAMILY", "FEATURES", "cooccurrence_counts", "glcm_features"]
 
 #: Matrices are counted sparsely when G² exceeds this many times the number of voxels.
-_SPARSE_ABOVE = 4
+_SPARSE_ABOVE = 16
 
 FEATURES = (
     FeatureDef("cm_joint_max", "GYBY", "cm"),
@@ -196,45 +196,14 @@ def _pair_keys_kernel(levels, mask, offsets, slice_wise, n_levels, out):
     return n
 
 
-class _Sparse:
-    """Co-occurrence counts per (slice, direction) as sparse entries, for many grey levels."""
-
-    def __init__(self, keys: np.ndarray, counts: np.ndarray, n_slices: int, n_dirs: int,
-                 n_levels: int) -> None:
-        self.keys, self.counts = keys, counts
-        self.shape = (n_slices, n_dirs, n_levels)
-
-
 def _sparse_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int,
-                   planar: bool) -> _Sparse:
+                   planar: bool) -> SparseStack:
     """The entries of :func:`cooccurrence_counts` without its (S, D, G, G) array."""
     offsets = direction_vectors(planar, distance)
     keys = np.empty(2 * offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
     used = _pair_keys_kernel(levels, mask, offsets, planar, n_levels, keys)
-    unique, counts = np.unique(keys[:used], return_counts=True)
-    return _Sparse(unique, counts, levels.shape[0] if planar else 1, offsets.shape[0], n_levels)
-
-
-def _entries(stack: np.ndarray | _Sparse, aggregation: str) -> tuple[np.ndarray, ...]:
-    """(matrix, row, col, count) entries and K of the matrices an aggregation averages."""
-    if isinstance(stack, np.ndarray):
-        matrices = merged(stack, aggregation)
-        matrix, row, col = np.nonzero(matrices)
-        return matrix, row, col, matrices[matrix, row, col], matrices.shape[0]
-    n_slices, n_dirs, g = stack.shape
-    cell, col = np.divmod(stack.keys, g)
-    cell, row = np.divmod(cell, g)
-    slice_index, direction = np.divmod(cell, n_dirs)
-    merged_axes = MERGED_AXES[aggregation]
-    slices = 1 if 0 in merged_axes else n_slices
-    matrix = (0 if 0 in merged_axes else slice_index) * (1 if 1 in merged_axes else n_dirs) + (
-        0 if 1 in merged_axes else direction)
-    n_matrices = slices * (1 if 1 in merged_axes else n_dirs)
-    combined, inverse = np.unique((matrix * g + row) * g + col, return_inverse=True)
-    counts = np.bincount(inverse, weights=stack.counts).astype(np.int64)
-    cell, col = np.divmod(combined, g)
-    matrix, row = np.divmod(cell, g)
-    return matrix, row, col, counts, n_matrices
+    return SparseStack.from_keys(
+        keys[:used], (levels.shape[0] if planar else 1, offsets.shape[0], n_levels, n_levels))
 
 
 def _feature_stack(entries: tuple[np.ndarray, ...], grey: np.ndarray,
@@ -360,16 +329,16 @@ def _by_aggregation(
     """
     occurring: dict[str, np.ndarray] = {}
 
-    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray | _Sparse:
+    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray | SparseStack:
         occurring["grey"], compact = compact_levels(levels, mask, n_levels)
         g = occurring["grey"].size
         counting = _sparse_counts if g * g > _SPARSE_ABOVE * np.count_nonzero(mask) else (
             cooccurrence_counts)
         return counting(compact, mask, n_levels=g, distance=distance, planar=planar)
 
-    def features(stack: np.ndarray | _Sparse, aggregation: str,
+    def features(stack: np.ndarray | SparseStack, aggregation: str,
                  mask: np.ndarray) -> dict[str, float]:
-        return _mean_features(_entries(stack, aggregation), occurring["grey"], n_levels)
+        return _mean_features(merged_entries(stack, aggregation), occurring["grey"], n_levels)
 
     return features_by_aggregation(levels, mask, n_levels, aggregations, "GLCM", count, features)
 

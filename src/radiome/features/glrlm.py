@@ -14,17 +14,23 @@ import numba
 import numpy as np
 
 from radiome.features._directions import (
+    SparseStack,
+    compact_levels,
     direction_vectors,
     features_by_aggregation,
     is_planar,
     merged,
+    merged_entries,
 )
-from radiome.features._zones import CountMatrix, count_features, mean_over_slices
+from radiome.features._zones import CountMatrix, count_features_batch
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "glrlm_features", "run_length_counts"]
+
+#: Runs are counted sparsely when a dense matrix would have this many cells per voxel.
+_SPARSE_ABOVE = 16
 
 FEATURES = (
     FeatureDef("rlm_sre", "22OV", "rlm"),
@@ -92,6 +98,48 @@ def _run_length_kernel(levels, mask, offsets, slice_wise, out):
                         yy += dy
                         xx += dx
                     out[s, k, g - 1, length - 1] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_keys_kernel(levels, mask, offsets, slice_wise, n_levels, n_lengths, out):
+    """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``."""
+    nz, ny, nx = levels.shape
+    n = 0
+    for z in range(nz):
+        s = z if slice_wise else 0
+        for y in range(ny):
+            for x in range(nx):
+                if not mask[z, y, x]:
+                    continue
+                g = levels[z, y, x]
+                for k in range(offsets.shape[0]):
+                    dz, dy, dx = offsets[k, 0], offsets[k, 1], offsets[k, 2]
+                    zz, yy, xx = z - dz, y - dy, x - dx
+                    if (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
+                            and levels[zz, yy, xx] == g):
+                        continue
+                    length = 1
+                    zz, yy, xx = z + dz, y + dy, x + dx
+                    while (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
+                           and levels[zz, yy, xx] == g):
+                        length += 1
+                        zz += dz
+                        yy += dy
+                        xx += dx
+                    out[n] = ((s * offsets.shape[0] + k) * n_levels + g - 1) * n_lengths + length - 1
+                    n += 1
+    return n
+
+
+def _sparse_run_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int,
+                       planar: bool) -> SparseStack:
+    """The runs of :func:`run_length_counts` as sparse entries, without its dense array."""
+    offsets = direction_vectors(planar)
+    n_lengths = max(levels.shape)
+    keys = np.empty(offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
+    used = _run_keys_kernel(levels, mask, offsets, planar, n_levels, n_lengths, keys)
+    n_slices = levels.shape[0] if planar else 1
+    return SparseStack.from_keys(keys[:used], (n_slices, offsets.shape[0], n_levels, n_lengths))
 
 
 def run_length_counts(
@@ -173,31 +221,44 @@ def glrlm_features(
 def _by_aggregation(
     levels: np.ndarray, mask: np.ndarray, n_levels: int, aggregations: list[str]
 ) -> FeatureValues:
-    """GLRLM features of each aggregation, the matrices counted once per kind (2D or 3D)."""
+    """GLRLM features of each aggregation, the matrices counted once per kind (2D or 3D).
 
-    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray:
-        return run_length_counts(levels, mask, n_levels=n_levels, planar=planar)
+    Runs are counted over the grey levels that occur in the ROI only (renumbered 1..G) and the
+    features read the levels' own values: the same counts without the empty rows.
+    """
+    occurring: dict[str, np.ndarray] = {}
+
+    def count(levels: np.ndarray, mask: np.ndarray, planar: bool) -> np.ndarray | SparseStack:
+        occurring["grey"], compact = compact_levels(levels, mask, n_levels)
+        g = occurring["grey"].size
+        dense_cells = g * max(levels.shape)
+        counting = _sparse_run_counts if dense_cells > _SPARSE_ABOVE * np.count_nonzero(mask) \
+            else run_length_counts
+        return counting(compact, mask, n_levels=g, planar=planar)
+
+    def features(stack: np.ndarray | SparseStack, aggregation: str,
+                 mask: np.ndarray) -> dict[str, float]:
+        return _mean_features(stack, aggregation, mask, occurring["grey"])
 
     return features_by_aggregation(levels, mask, n_levels, aggregations, "GLRLM", count,
-                                   _mean_features)
+                                   features)
 
 
-def _mean_features(stack: np.ndarray, aggregation: str, mask: np.ndarray) -> dict[str, float]:
-    """Features of one aggregation of an (S, D, N_g, N_r) stack, averaged over its matrices."""
+def _mean_features(stack: np.ndarray | SparseStack, aggregation: str, mask: np.ndarray,
+                   grey: np.ndarray) -> dict[str, float]:
+    """Features of one aggregation of an (S, D, G, N_r) stack over the grey levels ``grey``,
+    averaged over its non-empty matrices."""
     if is_planar(aggregation):
         per_slice = np.count_nonzero(mask, axis=(1, 2))
     else:
         per_slice = np.array([np.count_nonzero(mask)])
     n_voxels = np.broadcast_to(per_slice[:, None], stack.shape[:2])
-    per_matrix = []
-    for matrix, n_v in zip(merged(stack, aggregation), merged(n_voxels, aggregation),
-                           strict=True):
-        level, length = np.nonzero(matrix)
-        if level.size:
-            cells = CountMatrix(level + 1, length + 1, matrix[level, length].astype(np.float64))
-            generic = count_features(cells, int(n_v))
-            per_matrix.append({name: generic[key] for name, key in _GENERIC.items()})
-    return mean_over_slices(per_matrix)
+    matrix, level, length, counts, _ = merged_entries(stack, aggregation)
+    present, matrix = np.unique(matrix, return_inverse=True)  # empty matrices left out
+    cells = CountMatrix(grey[level], length + 1, counts)
+    batch = count_features_batch(matrix, cells, merged(n_voxels, aggregation)[present],
+                                 present.size)
+    return {name: float(np.mean(batch[key])) for name, key in _GENERIC.items()}
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:

@@ -148,4 +148,5 @@ FAMILY = FamilyDef(
     title="local intensity",
     features=FEATURES,
     compute=_compute,
+    surroundings=True,
 )

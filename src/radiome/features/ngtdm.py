@@ -73,6 +73,21 @@ def _ngtdm(
     return counts, diffs
 
 
+@numba.njit(cache=True, nogil=True)
+def _pair_sums(i, p, s):
+    """Σ p1 p2 (i1-i2)², Σ |i1 p1 - i2 p2|, Σ |i1-i2| (p1 s1 + p2 s2)/(p1 + p2) and
+    Σ (p1 + p2)(i1-i2)² over all ordered pairs of present grey levels."""
+    contrast = busy = complexity = strength = 0.0
+    for a in range(i.size):
+        for b in range(i.size):
+            d = i[a] - i[b]
+            contrast += p[a] * p[b] * d * d
+            busy += abs(i[a] * p[a] - i[b] * p[b])
+            complexity += abs(d) * (p[a] * s[a] + p[b] * s[b]) / (p[a] + p[b])
+            strength += (p[a] + p[b]) * d * d
+    return contrast, busy, complexity, strength
+
+
 def _features(counts: np.ndarray, diffs: np.ndarray) -> dict[str, float]:
     """The five NGTDM features from n_i and s_i (index i = grey level); NaN if N_vc = 0."""
     present = np.flatnonzero(counts)
@@ -85,24 +100,20 @@ def _features(counts: np.ndarray, diffs: np.ndarray) -> dict[str, float]:
     n_gp = present.size
     ps = np.sum(p * s)
     sum_s = np.sum(s)
-    di = i[:, None] - i[None, :]
-    ip = i * p
-    p_pair = p[:, None] + p[None, :]
-    busy_denominator = np.sum(np.abs(ip[:, None] - ip[None, :]))
+    contrast_sum, busy_denominator, complexity_sum, strength_sum = _pair_sums(i, p, s)
     return {
         # QCDE: 1 / Σ_i p_i s_i, at most 10^6
         "ngt_coarseness": float(1.0 / ps) if ps > 0 else _MAX_COARSENESS,
         # 65HE: [Σ p_i1 p_i2 (i1 - i2)² / (N_gp (N_gp - 1))] [Σ_i s_i / N_vc]; 0 if N_gp = 1
-        "ngt_contrast": float(np.sum(p[:, None] * p[None, :] * di**2) / (n_gp * (n_gp - 1))
-                              * sum_s / n_vc) if n_gp > 1 else 0.0,
+        "ngt_contrast": float(contrast_sum / (n_gp * (n_gp - 1)) * sum_s / n_vc)
+        if n_gp > 1 else 0.0,
         # NQ30: Σ_i p_i s_i / Σ |i1 p_i1 - i2 p_i2|; 0 if N_gp = 1
         "ngt_busyness": (float(ps / busy_denominator) if busy_denominator > 0 else np.nan)
         if n_gp > 1 else 0.0,
         # HDEZ: 1/N_vc Σ |i1 - i2| (p_i1 s_i1 + p_i2 s_i2) / (p_i1 + p_i2)
-        "ngt_complexity": float(np.sum(np.abs(di) * ((p * s)[:, None] + (p * s)[None, :])
-                                       / p_pair) / n_vc),
+        "ngt_complexity": float(complexity_sum / n_vc),
         # 1X9X: Σ (p_i1 + p_i2)(i1 - i2)² / Σ_i s_i; 0 if Σ_i s_i = 0
-        "ngt_strength": float(np.sum(p_pair * di**2) / sum_s) if sum_s > 0 else 0.0,
+        "ngt_strength": float(strength_sum / sum_s) if sum_s > 0 else 0.0,
     }
 
 

@@ -38,7 +38,11 @@ class FeatureDef:
 
 @dataclass(frozen=True)
 class FamilyDef:
-    """A feature family: IBSI family code, its features, and the adapter that computes them."""
+    """A feature family: IBSI family code, its features, and the adapter that computes them.
+
+    ``surroundings``: the family reads voxels outside the ROI (local intensity peaks), so it
+    gets the ROI with its margin; every other family gets the ROI cropped to its box.
+    """
 
     name: str
     ibsi: str
@@ -47,6 +51,7 @@ class FamilyDef:
     compute: Callable[[RoiData, Spec], FeatureValues]
     texture: bool = False
     uses_filters: bool = True
+    surroundings: bool = False
 
     def by_name(self) -> Mapping[str, FeatureDef]:
         """The family's features keyed by name."""
