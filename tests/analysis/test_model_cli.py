@@ -25,23 +25,9 @@ def _invoke(*args):
 
 def test_evaluate_binary_json_on_fusco(radmlbench: Path, tmp_path: Path):
     """Fusco2022: Target written True/False, ID and Target the last columns."""
-    result = _invoke(
-        "evaluate",
-        radmlbench / "datasets" / "Fusco2022.gz",
-        "--id",
-        "ID",
-        "--outcome",
-        "Target",
-        "--repeats",
-        "1",
-        "--folds",
-        "3",
-        "--n-boot",
-        "200",
-        "--json",
-        "--plots",
-        tmp_path,
-    )
+    table = radmlbench / "datasets" / "Fusco2022.gz"
+    options = "--id ID --outcome Target --repeats 1 --folds 3 --n-boot 200 --json --plots"
+    result = _invoke("evaluate", table, *options.split(), tmp_path)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["task"] == "binary"
@@ -76,26 +62,16 @@ def _survival_csv(tmp_path: Path, n: int = 120) -> Path:
 
 def test_evaluate_survival_with_clinical_and_site(tmp_path: Path):
     folder = _survival_csv(tmp_path)
+    options = "--id pid --time os --event dead --site site --repeats 1 --folds 3 --n-boot 100"
     result = _invoke(
         "evaluate",
         folder / "features.csv",
-        "--id",
-        "pid",
-        "--time",
-        "os",
-        "--event",
-        "dead",
-        "--site",
-        "site",
+        *options.split(),
         "--clinical",
         folder / "clinical.csv",
-        "--repeats",
-        "1",
-        "--folds",
-        "3",
-        "--n-boot",
-        "100",
         "--json",
+        "--plots",
+        tmp_path / "figures",
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -104,23 +80,12 @@ def test_evaluate_survival_with_clinical_and_site(tmp_path: Path):
     assert out["n_features"] == 12
     assert out["c_index_ci_low"] < out["c_index"] < out["c_index_ci_high"]
     assert out["c_index"] > 0.65
+    assert (tmp_path / "figures" / "km_risk_groups.png").stat().st_size > 5000
 
 
 def test_evaluate_prints_headline(radmlbench: Path):
-    result = _invoke(
-        "evaluate",
-        radmlbench / "datasets" / "HNSCC.gz",
-        "--id",
-        "ID",
-        "--outcome",
-        "Target",
-        "--repeats",
-        "1",
-        "--folds",
-        "3",
-        "--n-boot",
-        "100",
-    )
+    options = "--id ID --outcome Target --repeats 1 --folds 3 --n-boot 100"
+    result = _invoke("evaluate", radmlbench / "datasets" / "HNSCC.gz", *options.split())
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("auc ")
     assert "95% CI" in result.stdout
