@@ -223,8 +223,14 @@ def _reasons(r) -> str:
             f"5-fold CV) reaches {r.forest_auc:.3f}, while radiome's default model is linear"
         )
     elif pd.notna(r.forest_auc):
-        verdict = "finds nothing either" if r.forest_auc < 0.55 else "reaches"
-        reasons.append(f"an untuned random forest on all features {verdict} ({r.forest_auc:.3f})")
+        verdict = (
+            f"finds nothing either ({r.forest_auc:.3f})"
+            if r.forest_auc < 0.55
+            else f"reaches only {r.forest_auc:.3f}, near chance"
+            if r.forest_auc < 0.6
+            else f"reaches {r.forest_auc:.3f}, no better than radiome's default"
+        )
+        reasons.append(f"an untuned random forest on all features {verdict}")
     return "; ".join(reasons)
 
 
