@@ -393,19 +393,33 @@ def _bounds(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _inverse_distance_correlate(
     fields: tuple[np.ndarray, ...], spacing: np.ndarray
 ) -> list[np.ndarray]:
-    """(K∗f)_i = sum_{j≠i} f_j / ||x_i - x_j|| (mm) for each field f on one grid, by FFT."""
+    """(K∗f)_i = sum_{j≠i} f_j / ||x_i - x_j|| (mm) for each field f on one grid, by FFT.
+
+    The kernel is laid out circularly (offset r at index r mod n) on a grid of at least
+    2 s - 1 voxels per axis, so no product wraps into the s voxels kept; being even, its
+    spectrum is real and kept as such. Fields are transformed one at a time: the peak memory
+    is about 20 bytes per voxel of that grid (160 per voxel of the bounding box).
+    """
     shape = fields[0].shape
-    offsets = np.ix_(*(np.arange(-(s - 1), s) * d for s, d in zip(shape, spacing, strict=True)))
-    squared = sum(o**2 for o in offsets)
-    kernel = np.zeros(squared.shape)
-    np.divide(1.0, np.sqrt(squared), out=kernel, where=squared > 0)
     padded = [fft.next_fast_len(2 * s - 1, real=True) for s in shape]
+    offsets = np.ix_(*(np.minimum(np.arange(p), p - np.arange(p)) * d
+                       for p, d in zip(padded, spacing, strict=True)))
+    kernel = offsets[0] ** 2 + offsets[1] ** 2 + offsets[2] ** 2
+    np.sqrt(kernel, out=kernel)
+    np.divide(1.0, kernel, out=kernel, where=kernel > 0)
+    kernel.flat[0] = 0.0
     # workers=-1: pocketfft spreads independent 1D transforms over the cores, so the result
     # does not depend on their number.
-    kernel_ft = fft.rfftn(kernel, padded, workers=-1)
-    valid = tuple(slice(s - 1, 2 * s - 1) for s in shape)  # the "same" part of the convolution
-    return [fft.irfftn(kernel_ft * fft.rfftn(f, padded, workers=-1), padded, workers=-1)[valid]
-            for f in fields]
+    kernel_ft = fft.rfftn(kernel, padded, workers=-1).real
+    del kernel
+    valid = tuple(slice(0, s) for s in shape)
+    out = []
+    for field in fields:
+        spectrum = fft.rfftn(field, padded, workers=-1)
+        spectrum *= kernel_ft
+        out.append(fft.irfftn(spectrum, padded, workers=-1, overwrite_x=True)[valid].copy())
+        del spectrum
+    return out
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
