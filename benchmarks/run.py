@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"cohort throughput, {args.cohort_cases} synthetic cases")
         try:
             results["throughput"] = run_throughput(args.cohort_cases)
-        except Exception as exc:  # noqa: BLE001 - report it and still write the rest
+        except Exception as exc:
             results["errors"].append(f"throughput: {type(exc).__name__}: {exc}")
             print(f"  failed: {exc}")
     _write(results, args.out)

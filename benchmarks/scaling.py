@@ -88,7 +88,7 @@ def _child(n: int, spec_path: str, repeats: int) -> dict:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     where = np.argwhere(mask.array)
     bbox = int(np.prod(where.max(axis=0) - where.min(axis=0) + 1))
-    return {"n_target": n, "n_voxels": int(len(where)), "bbox_voxels": bbox,
+    return {"n_target": n, "n_voxels": len(where), "bbox_voxels": bbox,
             "image_voxels": int(volume.array.size), "times": times,
             "median_s": statistics.median(times), "peak_rss": peak, "rss_loaded": rss_loaded,
             "extra_rss": peak - rss_loaded,

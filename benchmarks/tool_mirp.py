@@ -21,11 +21,9 @@ import platform
 
 import itk
 import numpy as np
-
+from bench_config import BIN_WIDTH, LOG_SIGMAS_MM, WAVELET, WAVELET_BANDS
 from mirp import extract_features
 from mirp._data_import.numpy_file import ImageNumpyFile, MaskNumpyFile
-
-from bench_config import BIN_WIDTH, LOG_SIGMAS_MM, WAVELET, WAVELET_BANDS
 
 __all__ = ["Adapter", "settings"]
 

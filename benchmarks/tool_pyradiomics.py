@@ -15,12 +15,10 @@ import platform
 
 import numpy as np
 import pywt
-import SimpleITK as sitk
-
 import radiomics
-from radiomics import featureextractor
-
+import SimpleITK as sitk
 from bench_config import BIN_WIDTH, LOG_SIGMAS_MM, WAVELET
+from radiomics import featureextractor
 
 __all__ = ["CLASSES", "Adapter", "settings"]
 

@@ -28,12 +28,12 @@ import time
 
 T_MAIN = time.time()
 
-import importlib  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import resource  # noqa: E402
-import sys  # noqa: E402
-import traceback  # noqa: E402
+import importlib
+import json
+import os
+import resource
+import sys
+import traceback
 
 __all__ = ["main"]
 
@@ -95,7 +95,7 @@ def main() -> None:
 
     try:
         adapter = importlib.import_module(f"tool_{tool}").Adapter()
-    except BaseException as exc:  # noqa: BLE001 - report any start-up failure, then stop
+    except BaseException as exc:
         reply(ok=False, event="ready", error=f"{type(exc).__name__}: {exc}",
               traceback=traceback.format_exc())
         return
@@ -110,7 +110,7 @@ def main() -> None:
             return
         try:
             reply(ok=True, **_handle(adapter, request))
-        except Exception as exc:  # noqa: BLE001 - a failing tool is a result, not a crash
+        except Exception as exc:
             reply(ok=False, error=f"{type(exc).__name__}: {exc}",
                   traceback=traceback.format_exc())
 

@@ -49,7 +49,8 @@ def test_extract_writes_the_long_table(capsys, tmp_path, phantom, spec_file):
     assert list(table.columns) == ["case_id", "roi", "filter", "family", "feature", "ibsi_code",
                                    "aggregation", "value", "unit", "spec_hash"]
     row = table.set_index("feature").loc["morph_vol_approx"]
-    assert row["ibsi_code"] == "YEKZ" and row["unit"] == "mm^3"
+    assert row["ibsi_code"] == "YEKZ"
+    assert row["unit"] == "mm^3"
     assert row["value"] == pytest.approx(125_256 * 0.977**2 * 3.0, rel=1e-6)
     assert set(table["case_id"]) == {"PAT1"}
 
@@ -59,7 +60,8 @@ def test_extract_parquet_and_stdout(capsys, tmp_path, phantom, spec_file):
     assert _run(capsys, "extract", *phantom, "--spec", spec_file, "-o", out)[0] == 0
     assert len(pd.read_parquet(out)) == 29 + 18  # morphology + intensity statistics
     code, stdout, _ = _run(capsys, "extract", *phantom, "--spec", spec_file)
-    assert code == 0 and stdout.startswith("case_id,roi,filter,family,feature")
+    assert code == 0
+    assert stdout.startswith("case_id,roi,filter,family,feature")
 
 
 def _one_line_error(capsys, *args, expect: str) -> None:
@@ -128,7 +130,8 @@ def test_no_spec_and_no_modality(capsys, phantom):
 
 def test_usage_error_exits_2(capsys):
     code, _, err = _run(capsys, "extract")
-    assert code == 2 and "Missing argument" in err
+    assert code == 2
+    assert "Missing argument" in err
 
 
 def test_spec_show_prints_the_resolved_default(capsys):

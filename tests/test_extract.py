@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,7 +43,8 @@ def test_dicom_and_nifti_give_the_same_features(shared_data):
     nifti = radiome.extract(base / "nifti" / "phantom.nii.gz", base / "nifti" / "mask.nii.gz",
                             spec=SPEC)
     pd.testing.assert_series_equal(dicom["value"], nifti["value"])
-    assert (dicom["roi"] == "GTV-1").all() and (nifti["roi"] == "1").all()
+    assert (dicom["roi"] == "GTV-1").all()
+    assert (nifti["roi"] == "1").all()
 
 
 def test_objects_dicts_and_paths_are_the_same_call(shared_data, tmp_path):

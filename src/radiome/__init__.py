@@ -45,7 +45,32 @@ _EXPORTS = {
     "reliability": "radiome.reliability",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "AcquisitionMetadata",
+    "Grid",
+    "Mask",
+    "RadiomeError",
+    "RadiomeWarning",
+    "Spec",
+    "Volume",
+    "__version__",
+    "analysis",
+    "cohort",
+    "default_spec",
+    "extract",
+    "filter_responses",
+    "filters",
+    "ibsi",
+    "load_mask",
+    "load_spec",
+    "load_volume",
+    "read_table",
+    "reliability",
+    "spec_hash",
+    "to_wide",
+    "write_table",
+    "write_volume",
+]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -205,7 +205,8 @@ def discover(
     ] = None,
 ) -> None:
     """Find image series and their RTSTRUCT/SEG masks; write a manifest with pseudonymised ids."""
-    from radiome.cohort import discover as find, load_key
+    from radiome.cohort import discover as find
+    from radiome.cohort import load_key
 
     if not root.is_dir():
         from radiome.errors import MissingFileError
@@ -243,12 +244,19 @@ def batch(
 ) -> None:
     """Extract a cohort in parallel on Dask into the feature store (resumable)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from radiome.cohort import FeatureStore, read_manifest, run_batch
 
     if workers is not None and scheduler is not None:
-        raise typer.BadParameter("give --workers or --scheduler, not both", param_hint="--workers")
+        msg = "give --workers or --scheduler, not both"
+        raise typer.BadParameter(msg, param_hint="--workers")
     table = read_manifest(manifest)
     resolved = _batch_spec(spec, table)
     feature_store = FeatureStore(store)

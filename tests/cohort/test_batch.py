@@ -90,7 +90,8 @@ def test_killed_batch_resumes_with_every_good_case_exactly_once(cohort, store_ur
     assert sorted(cases["case_id"]) == sorted(good)  # every good case, exactly once
     features = store.features(spec_hash=spec_hash)
     per_case = features.groupby("case_id").size()
-    assert per_case.nunique() == 1 and per_case.iloc[0] == 29 + 18 + 23  # never half a case
+    assert per_case.nunique() == 1
+    assert per_case.iloc[0] == 29 + 18 + 23
     assert not features.duplicated(["case_id", "roi", "feature", "aggregation", "filter"]).any()
     errors = store.errors(spec_hash).set_index("case_id")
     assert sorted(errors.index) == sorted(broken.index)

@@ -94,7 +94,9 @@ def test_discovery_pairs_masks_and_reports_skips(tree):
     assert "single slice, not a volume" in reasons
     assert "orphan RTSTRUCT" in reasons
     text = manifest.to_csv()
-    assert "DOE" not in text and "PAT-A" not in text and "19510203" not in text
+    assert "DOE" not in text
+    assert "PAT-A" not in text
+    assert "19510203" not in text
     again = discover(tree, KEY).manifest
     pd.testing.assert_frame_equal(manifest, again)  # stable for the same key
     other = discover(tree, b"another-key-of-16-bytes").manifest
@@ -122,7 +124,8 @@ def test_discovered_manifest_runs_and_keeps_identifiers_out_of_the_store(tree, t
     for identifier in ("DOE", "JANE", "19510203", "PAT-A", "PAT-B"):
         assert identifier not in dump
     acquisition = store.cases()["acquisition"].iloc[0]
-    assert acquisition["series_year"] == 2026 and "series_date" not in acquisition
+    assert acquisition["series_year"] == 2026
+    assert "series_date" not in acquisition
 
 
 def test_discover_cli_needs_a_key(tree, tmp_path, capsys, monkeypatch):
@@ -135,7 +138,8 @@ def test_discover_cli_needs_a_key(tree, tmp_path, capsys, monkeypatch):
     assert main(["discover", str(tree), "--out", str(tmp_path / "m.csv"),
                  "--key-file", str(key)]) == 0
     out = capsys.readouterr().out
-    assert "4 case(s) written" in out and "skipped 1: localizer series" in out
+    assert "4 case(s) written" in out
+    assert "skipped 1: localizer series" in out
     assert (tmp_path / "m_skipped.csv").exists()
     monkeypatch.setenv("RADIOME_PSEUDONYM_KEY", KEY.decode())
     assert load_key() == KEY
@@ -162,7 +166,8 @@ def test_conformance_rules():
     )
     missing = AcquisitionMetadata(modality="CT")
     result = check_conformance(profile, missing)
-    assert result.status == "warn" and "kVp not recorded" in result.text()
+    assert result.status == "warn"
+    assert "kVp not recorded" in result.text()
 
 
 def test_conformance_cli_and_strict_batch(tmp_path, capsys):
@@ -176,7 +181,8 @@ def test_conformance_cli_and_strict_batch(tmp_path, capsys):
                     "features: {families: [stat]}\n")
     assert main(["conformance", str(manifest_path), "--spec", str(spec)]) == 0
     out = capsys.readouterr().out
-    assert "kVp 120 kV outside [130.0, inf] kV" in out and "0 pass, 0 warn, 1 fail" in out
+    assert "kVp 120 kV outside [130.0, inf] kV" in out
+    assert "0 pass, 0 warn, 1 fail" in out
     store = f"sqlite:///{tmp_path / 's.db'}"
     assert main(["batch", str(manifest_path), "--spec", str(spec), "--store", store,
                  "--workers", "1", "--strict"]) == 0
@@ -199,7 +205,8 @@ def test_export_long_and_wide(tmp_path, capsys):
                  "--workers", "1"]) == 0
     assert main(["export", "--store", store, "--out", str(tmp_path / "long.parquet")]) == 0
     long = pd.read_parquet(tmp_path / "long.parquet")
-    assert len(long) == 2 * 18 and long["feature"].str.startswith("stat_").all()
+    assert len(long) == 2 * 18
+    assert long["feature"].str.startswith("stat_").all()
     assert main(["export", "--store", store, "--out", str(tmp_path / "wide.csv"), "--wide"]) == 0
     wide = pd.read_csv(tmp_path / "wide.csv")
     assert wide.shape == (2, 3 + 18)

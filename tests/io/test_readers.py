@@ -38,14 +38,16 @@ def test_nifti_ct_phantom_geometry(ct_phantom):
     assert vol.spacing == pytest.approx((3.0, 0.977, 0.977), abs=1e-6)
     assert vol.grid.origin == pytest.approx((-174.3945, -79.6255, -100.4), abs=1e-3)
     assert vol.unit == "HU"
-    assert vol.array.min() == -1000 and vol.array.max() == 3065
+    assert vol.array.min() == -1000
+    assert vol.array.max() == 3065
 
 
 def test_dicom_image_equals_nifti_image(ct_phantom):
     dicom, nifti = ct_phantom["dicom"], ct_phantom["nifti"]
     assert dicom.grid.differences(nifti.grid) == []
     assert np.array_equal(dicom.array, nifti.array)
-    assert dicom.modality == "CT" and dicom.unit == "HU"
+    assert dicom.modality == "CT"
+    assert dicom.unit == "HU"
 
 
 def test_rtstruct_equals_nifti_mask_voxel_for_voxel(ct_phantom):
@@ -193,7 +195,8 @@ def test_mr_is_kept_as_stored(synthetic_series, tmp_path):
     volume, _, _ = synthetic_series
     mr = Volume(array=volume.array + 1024, grid=volume.grid, modality="MR")
     read = load_volume(write_dicom_series(mr, tmp_path / "mr")[0].parent)
-    assert read.modality == "MR" and read.unit == "a.u."
+    assert read.modality == "MR"
+    assert read.unit == "a.u."
     assert np.array_equal(read.array, mr.array)
 
 
@@ -235,7 +238,7 @@ def _write_seg(files: list[Path], mask: np.ndarray, path: Path, fractional: bool
 
 @pytest.mark.parametrize("fractional", [False, True], ids=["binary", "fractional"])
 def test_dicom_seg_round_trip(synthetic_series, tmp_path, fractional):
-    volume, mask, files = synthetic_series
+    _, mask, files = synthetic_series
     image = load_volume(files[0].parent)
     seg = _write_seg(files, mask.array, tmp_path / "seg.dcm", fractional)
     by_label = load_mask(seg, roi="lesion", reference=image)

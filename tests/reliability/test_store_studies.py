@@ -58,13 +58,15 @@ def test_test_retest_study_from_the_store(tmp_path, spec, capsys):
                  "--plot", str(plot)]) == 0
     assert "ICC2 by timepoint" in capsys.readouterr().out
     table = pd.read_csv(out).set_index("feature")
-    assert (table["n_subjects"] == 10).all() and (table["n_raters"] == 2).all()
+    assert (table["n_subjects"] == 10).all()
+    assert (table["n_raters"] == 2).all()
     # Same anatomy, new scanner noise: shape is identical between scans, the mean nearly so.
     assert table.at["morph_volume", "icc"] == pytest.approx(1.0)
     assert table.at["stat_mean", "icc"] > 0.9
     assert plot.stat().st_size > 10_000
     stored = FeatureStore(store).icc()
-    assert set(stored["by"]) == {"timepoint"} and len(stored) == len(table)
+    assert set(stored["by"]) == {"timepoint"}
+    assert len(stored) == len(table)
 
 
 def test_multi_rater_study_ranks_contour_sensitive_features_lower(tmp_path, spec):
@@ -104,10 +106,12 @@ def test_perturbation_study(tmp_path, spec, capsys):
     assert "ICC1 over 3 perturbations" in captured.out
     feature_store = FeatureStore(store)
     versions = feature_store.cases(perturbed=True)
-    assert len(versions) == 9 and sorted(set(versions["perturbation"])) == ["p000", "p001", "p002"]
+    assert len(versions) == 9
+    assert sorted(set(versions["perturbation"])) == ["p000", "p001", "p002"]
     assert feature_store.cases().empty  # perturbed versions are not plain cases
     table = pd.read_csv(tmp_path / "icc.csv")
-    assert (table["n_subjects"] == 3).all() and (table["n_raters"] == 3).all()
+    assert (table["n_subjects"] == 3).all()
+    assert (table["n_raters"] == 3).all()
     assert np.isfinite(table["icc"]).sum() > len(table) // 2
     assert main(args) == 0  # rerun: nothing recomputed
     assert "0 case(s) perturbed 3 times, 3 already stored" in capsys.readouterr().err

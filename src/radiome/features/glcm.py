@@ -347,7 +347,7 @@ def _mean_features(entries: tuple[np.ndarray, ...], grey: np.ndarray,
                    n_levels: int) -> dict[str, float]:
     """Features of the matrices of sparse entries (rows: levels ``grey``), averaged over the
     non-empty ones."""
-    matrix, row, col, count, n_matrices = entries
+    matrix, row, col, count, _ = entries
     present, renumbered = np.unique(matrix, return_inverse=True)  # empty matrices left out
     if present.size == 0:
         return {f.name: float("nan") for f in FEATURES}

@@ -85,8 +85,8 @@ def interpolate(
     for axis in range(3):
         first = mapping.to_source(lower[axis], axis)
         last = mapping.to_source(upper[axis] - 1, axis)
-        lo = max(int(math.floor(first)) - pad, 0)
-        hi = min(int(math.ceil(last)) + pad + 1, mapping.source.shape[axis])
+        lo = max(math.floor(first) - pad, 0)
+        hi = min(math.ceil(last) + pad + 1, mapping.source.shape[axis])
         src_slices.append(slice(lo, hi))
         offset.append(first - lo)
     source = np.asarray(array[tuple(src_slices)], dtype=np.float64)
@@ -96,7 +96,7 @@ def interpolate(
         out = np.empty(shape, dtype=np.float64)
         for k in range(shape[0]):
             out[k] = ndimage.affine_transform(
-                source[int(round(offset[0])) + k],
+                source[round(offset[0]) + k],
                 np.asarray(mapping.step[1:]),
                 offset=offset[1:],
                 output_shape=shape[1:],

@@ -27,7 +27,19 @@ _EXPORTS = {
     "feature_icc": "radiome.reliability.study",
     "stable_features": "radiome.reliability.study",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ICC_FORMS",
+    "agreement",
+    "bland_altman",
+    "ccc",
+    "estimate_noise",
+    "feature_icc",
+    "icc",
+    "perturb",
+    "plot_bland_altman",
+    "plot_icc",
+    "stable_features",
+]
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
