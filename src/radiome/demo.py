@@ -15,13 +15,14 @@ from radiome.table import to_wide, write_table
 __all__ = ["run_demo"]
 
 _SHOWN = (
-    ("morph_volume", "volume mm³"),
+    ("morph_volume", "cm³"),
     ("morph_sphericity", "sphericity"),
     ("stat_mean", "mean HU"),
-    ("stat_var", "variance HU²"),
-    ("cm_contrast_3d_vmrg", "GLCM contrast"),
-    ("szm_zs_entr_3d", "zone entropy"),
+    ("stat_var", "var HU²"),
+    ("cm_contrast_3d_vmrg", "contrast"),
+    ("szm_zs_entr_3d", "zone entr."),
 )
+_SCALE = {"morph_volume": 1e-3}
 
 
 def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataFrame:
@@ -29,7 +30,7 @@ def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataF
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if Console().is_terminal else 100)
     folder = Path(folder)
     with console.status("writing the synthetic cohort"):
         manifest = write_cohort(folder, n_cases=n_cases, seed=seed)
@@ -48,14 +49,14 @@ def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataF
     summary.add_column("shape")
     for _, label in _SHOWN:
         summary.add_column(label, justify="right")
-    summary.add_column("seconds", justify="right")
+    summary.add_column("s", justify="right")
     for i, (row, took) in enumerate(zip(manifest.itertuples(index=False), seconds, strict=True)):
-        cells = [f"{wide.at[row.case_id, key]:.4g}" if key in wide.columns else "-"
-                 for key, _ in _SHOWN]
+        cells = [f"{wide.at[row.case_id, key] * _SCALE.get(key, 1.0):.4g}"
+                 if key in wide.columns else "-" for key, _ in _SHOWN]
         summary.add_row(row.case_id, lesion_params(seed + i).shape, *cells, f"{took:.2f}")
     console.print(summary)
     console.print(
-        f"{len(features)} feature values ({features['feature'].nunique()} features x "
+        f"{len(features)} feature values ({len(features) // len(manifest)} per case, "
         f"{len(manifest)} cases) in {out}\n"
         f"images and masks: {folder / 'images'}, {folder / 'masks'}; manifest: "
         f"{folder / 'manifest.csv'}"

@@ -258,3 +258,15 @@ def test_grid_world_index_round_trip():
     index = np.array([[1.0, 2.0, 3.0], [0.0, 4.5, 5.0]])
     assert np.allclose(grid.world_to_index(grid.index_to_world(index)), index)
     assert np.allclose(grid.index_to_world(np.zeros(3)), grid.origin)
+
+
+@pytest.mark.parametrize("suffix", [".mha", ".mhd", ".nrrd", ".nii.gz"])
+def test_volume_formats_round_trip(tmp_path, suffix):
+    from radiome.io import write_volume
+
+    volume, mask = synthetic_case(1, shape=(6, 20, 24))
+    image = load_volume(write_volume(volume, tmp_path / f"image{suffix}"), modality="CT")
+    assert image.grid.differences(volume.grid) == []
+    assert np.array_equal(image.array, volume.array)
+    read = load_mask(write_volume(mask, tmp_path / f"mask{suffix}"), reference=image)
+    assert np.array_equal(read.array, mask.array)
