@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from radiome.analysis.cli import app as _model_app
 from radiome.reliability.cli import app as _reliability_app
 
 __all__ = ["app", "main"]
@@ -27,6 +28,8 @@ app = typer.Typer(
 )
 spec_app = typer.Typer(help="Inspect measurand specs.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
+app.add_typer(_model_app, name="model", help="Validated models from feature tables: evaluate, "
+              "fit, predict.")
 
 ImageArg = Annotated[Path, typer.Argument(help="Volume file (NIfTI, NRRD, MHA) or DICOM folder.")]
 MaskArg = Annotated[Path, typer.Argument(help="Label map, DICOM RTSTRUCT or DICOM SEG.")]

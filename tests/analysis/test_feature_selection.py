@@ -10,7 +10,7 @@ import pytest
 from sklearn.feature_selection import f_classif
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from radiome.analysis import ReliabilityFilter, anova_f, cox_score, stable_features, survival_array
+from radiome.analysis import ReliabilityFilter, anova_f, cox_score, survival_array
 from radiome.errors import AnalysisError, AnalysisWarning
 
 ICC = pd.DataFrame(
@@ -21,15 +21,6 @@ ICC = pd.DataFrame(
         "ci_high": [0.98, 0.93, 0.88, 0.60],
     }
 )
-
-
-def test_stable_features_lower_bound_and_point():
-    assert stable_features(ICC, min_icc=0.75) == ["a", "c"]
-    assert stable_features(ICC, min_icc=0.75, ci="point") == ["a", "b", "c"]
-    with pytest.raises(AnalysisError, match="'lower' or 'point'"):
-        stable_features(ICC, ci="upper")
-    with pytest.raises(AnalysisError, match=r"missing column\(s\) \['ci_low'\]"):
-        stable_features(ICC.drop(columns="ci_low"))
 
 
 def test_filter_keeps_stable_columns_by_name():

@@ -10,7 +10,6 @@ is done by scikit-learn's ``SelectKBest`` / ``SelectFromModel`` inside the valid
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,10 +18,10 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from radiome.errors import AnalysisError, AnalysisWarning
+from radiome.reliability.study import stable_features
 
 __all__ = ["ReliabilityFilter", "anova_f", "cox_score", "stable_features"]
 
-_ICC_COLUMNS = ("feature", "icc", "ci_low", "ci_high")
 
 
 def anova_f(X, y) -> tuple[np.ndarray, np.ndarray]:
@@ -70,37 +69,6 @@ def cox_score(X, y) -> tuple[np.ndarray, np.ndarray]:
     info = (np.maximum(var, 0.0) * e[:, None]).sum(axis=0)
     chi2 = np.divide(u**2, info, out=np.zeros_like(u), where=info > 1e-12 * np.maximum(1.0, u**2))
     return chi2, stats.chi2.sf(chi2, 1)
-
-
-def stable_features(
-    icc_table: pd.DataFrame, *, min_icc: float = 0.75, ci: Literal["lower", "point"] = "lower"
-) -> list[str]:
-    """Names of the features whose reliability reaches ``min_icc``.
-
-    Parameters
-    ----------
-    icc_table : DataFrame
-        One row per feature with columns ``feature`` (wide column name), ``icc``, ``ci_low``,
-        ``ci_high``.
-    min_icc : float, default 0.75
-        Threshold ("good" reliability in Koo & Li 2016).
-    ci : {"lower", "point"}, default "lower"
-        Compare the lower 95 % confidence bound (``ci_low``) or the point estimate (``icc``).
-
-    Returns
-    -------
-    list of str
-        Stable feature names, in the table's order.
-    """
-    missing = [c for c in _ICC_COLUMNS if c not in icc_table.columns]
-    if missing:
-        msg = f"ICC table: missing column(s) {missing}; expected {list(_ICC_COLUMNS)}"
-        raise AnalysisError(msg)
-    if ci not in ("lower", "point"):
-        msg = f"stable_features: ci must be 'lower' or 'point', got {ci!r}"
-        raise AnalysisError(msg)
-    value = icc_table["ci_low" if ci == "lower" else "icc"]
-    return icc_table.loc[value >= min_icc, "feature"].astype(str).tolist()
 
 
 class ReliabilityFilter(SelectorMixin, BaseEstimator):

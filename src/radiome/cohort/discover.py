@@ -20,7 +20,7 @@ from pydicom.errors import InvalidDicomError
 
 from radiome.cohort.manifest import LABEL_COLUMNS, MANIFEST_COLUMNS
 from radiome.cohort.privacy import pseudonym
-from radiome.io.dicom import is_dicom_file
+from radiome.io import is_dicom_file
 
 __all__ = ["Discovery", "discover"]
 

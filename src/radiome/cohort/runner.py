@@ -26,8 +26,7 @@ import pydicom
 from radiome.cohort.conformance import Conformance, check_conformance
 from radiome.cohort.store import CaseRecord, FeatureStore
 from radiome.errors import MissingFileError, RadiomeError
-from radiome.io import load_mask, load_volume
-from radiome.io.dicom import is_dicom_file
+from radiome.io import is_dicom_file, load_mask, load_volume
 from radiome.spec import Spec
 from radiome.volume import AcquisitionMetadata, Mask, Volume
 

@@ -14,19 +14,12 @@ from radiome.errors import (
     UnreadableFileError,
     UnsupportedModalityError,
 )
-from radiome.io.dicom import (
-    acquisition_metadata,
-    find_series,
-    is_dicom_file,
-    read_dicom_series,
-    read_header,
-)
-from radiome.io.rtstruct import rasterise_rtstruct
-from radiome.io.seg import read_seg
-from radiome.io.volumes import grid_from_sitk, read_sitk, write_volume
+from radiome.io.volumes import grid_from_sitk, is_dicom_file, read_sitk, write_volume
 from radiome.volume import AcquisitionMetadata, Mask, Volume
 
-__all__ = ["load_mask", "load_volume", "read_metadata", "write_volume"]
+__all__ = ["is_dicom_file", "load_mask", "load_volume", "read_metadata", "write_volume"]
+
+# pydicom and highdicom are imported when a DICOM file is met, not with radiome.io.
 
 _UNIT_BY_MODALITY = {"CT": "HU", "PT": "SUVbw", "MR": "a.u."}
 _MASK_MODALITIES = ("RTSTRUCT", "SEG")
@@ -67,6 +60,8 @@ def load_volume(
         msg = f"{path}: unsupported modality {modality!r}; radiome processes CT, MR and PT images"
         raise UnsupportedModalityError(msg)
     if path.is_dir() or is_dicom_file(path):
+        from radiome.io.dicom import read_dicom_series, read_header
+
         if path.is_file():
             header = read_header(path)
             if str(header.get("Modality", "")) in _MASK_MODALITIES:
@@ -99,6 +94,8 @@ def read_metadata(path: str | Path, *, modality: str | None = None) -> Acquisiti
     """
     path = _existing(path, "image")
     if path.is_dir() or is_dicom_file(path):
+        from radiome.io.dicom import acquisition_metadata, find_series, read_header
+
         folder = path if path.is_dir() else path.parent
         found = find_series(folder)
         if path.is_file():
@@ -167,6 +164,8 @@ def _label_mask(path: Path, roi: str | int | None) -> Mask:
 
 
 def _dicom_mask_file(folder: Path) -> Path:
+    from radiome.io.dicom import read_header
+
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and is_dicom_file(p)):
         if str(read_header(path).get("Modality", "")) in _MASK_MODALITIES:
@@ -213,6 +212,10 @@ def load_mask(
     if path.is_dir():
         path = _dicom_mask_file(path)
     if is_dicom_file(path):
+        from radiome.io.dicom import read_header
+        from radiome.io.rtstruct import rasterise_rtstruct
+        from radiome.io.seg import read_seg
+
         kind = str(read_header(path).get("Modality", ""))
         if kind == "RTSTRUCT":
             if reference is None:

@@ -21,13 +21,13 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from radiome.errors import DicomError, UnreadableFileError, UnsupportedModalityError
+from radiome.io.volumes import is_dicom_file
 from radiome.volume import AcquisitionMetadata, Grid, Volume
 
 __all__ = [
     "DicomReference",
     "SeriesInfo",
     "find_series",
-    "is_dicom_file",
     "read_dicom_series",
     "read_header",
 ]
@@ -65,16 +65,6 @@ class SeriesInfo:
             f"{self.series_uid} ({self.modality}, #{self.series_number}{desc}, "
             f"{len(self.files)} file(s))"
         )
-
-
-def is_dicom_file(path: Path) -> bool:
-    """True when the file carries the DICOM Part 10 preamble ('DICM' at byte 128)."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(128)
-            return fh.read(4) == b"DICM"
-    except OSError:
-        return False
 
 
 def read_header(path: Path) -> Dataset:

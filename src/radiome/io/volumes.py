@@ -10,7 +10,17 @@ import SimpleITK as sitk
 from radiome.errors import UnreadableFileError
 from radiome.volume import Grid, Mask, Volume
 
-__all__ = ["grid_from_sitk", "read_sitk", "to_sitk", "write_volume"]
+__all__ = ["grid_from_sitk", "is_dicom_file", "read_sitk", "to_sitk", "write_volume"]
+
+
+def is_dicom_file(path: Path) -> bool:
+    """True when the file carries the DICOM Part 10 preamble ('DICM' at byte 128)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(128)
+            return fh.read(4) == b"DICM"
+    except OSError:
+        return False
 
 
 def read_sitk(path: Path) -> sitk.Image:
