@@ -126,6 +126,16 @@ class Normalisation(_Model):
     method: Literal["none", "zscore", "range"] = "none"
 
 
+def _check_bins(method: str, bin_width: float | None, bin_count: int | None) -> None:
+    """The parameter a discretisation method needs is there."""
+    if method == "fixed_bin_size" and bin_width is None:
+        msg = "fixed_bin_size needs bin_width"
+        raise ValueError(msg)
+    if method == "fixed_bin_number" and bin_count is None:
+        msg = "fixed_bin_number needs bin_count"
+        raise ValueError(msg)
+
+
 class Discretisation(_Model):
     """Discretisation for the intensity histogram and texture (FBN K15C, FBS Q3RU)."""
 
@@ -135,12 +145,7 @@ class Discretisation(_Model):
 
     @model_validator(mode="after")
     def _parameter(self) -> Discretisation:
-        if self.method == "fixed_bin_size" and self.bin_width is None:
-            msg = "fixed_bin_size needs bin_width"
-            raise ValueError(msg)
-        if self.method == "fixed_bin_number" and self.bin_count is None:
-            msg = "fixed_bin_number needs bin_count"
-            raise ValueError(msg)
+        _check_bins(self.method, self.bin_width, self.bin_count)
         return self
 
 
@@ -153,12 +158,7 @@ class IvhDiscretisation(_Model):
 
     @model_validator(mode="after")
     def _parameter(self) -> IvhDiscretisation:
-        if self.method == "fixed_bin_size" and self.bin_width is None:
-            msg = "fixed_bin_size needs bin_width"
-            raise ValueError(msg)
-        if self.method == "fixed_bin_number" and self.bin_count is None:
-            msg = "fixed_bin_number needs bin_count"
-            raise ValueError(msg)
+        _check_bins(self.method, self.bin_width, self.bin_count)
         return self
 
 

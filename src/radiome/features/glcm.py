@@ -63,34 +63,10 @@ FEATURES = (
 )
 
 
-@numba.njit(cache=True, nogil=True)
-def _cooccurrence_kernel(levels, mask, offsets, slice_wise, out):
-    """Add the symmetric co-occurrence counts of every offset to ``out`` (S, D, N_g, N_g)."""
-    nz, ny, nx = levels.shape
-    for z in range(nz):
-        s = z if slice_wise else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                a = levels[z, y, x] - 1
-                for k in range(offsets.shape[0]):
-                    zz = z + offsets[k, 0]
-                    yy = y + offsets[k, 1]
-                    xx = x + offsets[k, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if not mask[zz, yy, xx]:
-                        continue
-                    b = levels[zz, yy, xx] - 1
-                    out[s, k, a, b] += 1
-                    out[s, k, b, a] += 1
-
-
 def cooccurrence_counts(
     levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int, planar: bool
 ) -> np.ndarray:
-    """Symmetric co-occurrence counts per slice and direction, in one pass over the voxels.
+    """Symmetric co-occurrence counts per slice and direction, from one pass over the voxels.
 
     Parameters
     ----------
@@ -112,11 +88,10 @@ def cooccurrence_counts(
         M_m of each slice (S = Z if ``planar`` else 1) and direction (order of
         :func:`radiome.features._directions.direction_vectors`).
     """
-    offsets = direction_vectors(planar, distance)
     n_slices = levels.shape[0] if planar else 1
-    out = np.zeros((n_slices, offsets.shape[0], n_levels, n_levels), dtype=np.int64)
-    _cooccurrence_kernel(levels, mask, offsets, planar, out)
-    return out
+    keys, n_dirs = _pair_keys(levels, mask, n_levels, distance, planar)
+    counts = np.bincount(keys, minlength=n_slices * n_dirs * n_levels * n_levels)
+    return counts.reshape(n_slices, n_dirs, n_levels, n_levels)
 
 
 def _plogp(x: np.ndarray) -> np.ndarray:
@@ -196,14 +171,21 @@ def _pair_keys_kernel(levels, mask, offsets, slice_wise, n_levels, out):
     return n
 
 
-def _sparse_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int,
-                   planar: bool) -> SparseStack:
-    """The entries of :func:`cooccurrence_counts` without its (S, D, G, G) array."""
+def _pair_keys(levels: np.ndarray, mask: np.ndarray, n_levels: int, distance: int,
+               planar: bool) -> tuple[np.ndarray, int]:
+    """Flat keys ((s D + d) N_g + i - 1) N_g + j - 1 of every ordered neighbour pair, and D."""
     offsets = direction_vectors(planar, distance)
     keys = np.empty(2 * offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
     used = _pair_keys_kernel(levels, mask, offsets, planar, n_levels, keys)
+    return keys[:used], offsets.shape[0]
+
+
+def _sparse_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int,
+                   planar: bool) -> SparseStack:
+    """The entries of :func:`cooccurrence_counts` without its (S, D, G, G) array."""
+    keys, n_dirs = _pair_keys(levels, mask, n_levels, distance, planar)
     return SparseStack.from_keys(
-        keys[:used], (levels.shape[0] if planar else 1, offsets.shape[0], n_levels, n_levels))
+        keys, (levels.shape[0] if planar else 1, n_dirs, n_levels, n_levels))
 
 
 def _feature_stack(entries: tuple[np.ndarray, ...], grey: np.ndarray,

@@ -73,34 +73,6 @@ _GENERIC = {
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_length_kernel(levels, mask, offsets, slice_wise, out):
-    """Add the runs along every offset to ``out`` (S, D, N_g, N_r): a run counts at its start."""
-    nz, ny, nx = levels.shape
-    for z in range(nz):
-        s = z if slice_wise else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                g = levels[z, y, x]
-                for k in range(offsets.shape[0]):
-                    dz, dy, dx = offsets[k, 0], offsets[k, 1], offsets[k, 2]
-                    zz, yy, xx = z - dz, y - dy, x - dx
-                    if (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
-                            and levels[zz, yy, xx] == g):
-                        continue
-                    length = 1
-                    zz, yy, xx = z + dz, y + dy, x + dx
-                    while (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
-                           and levels[zz, yy, xx] == g):
-                        length += 1
-                        zz += dz
-                        yy += dy
-                        xx += dx
-                    out[s, k, g - 1, length - 1] += 1
-
-
-@numba.njit(cache=True, nogil=True)
 def _run_keys_kernel(levels, mask, offsets, slice_wise, n_levels, n_lengths, out):
     """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``."""
     nz, ny, nx = levels.shape
@@ -131,15 +103,22 @@ def _run_keys_kernel(levels, mask, offsets, slice_wise, n_levels, n_lengths, out
     return n
 
 
-def _sparse_run_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int,
-                       planar: bool) -> SparseStack:
-    """The runs of :func:`run_length_counts` as sparse entries, without its dense array."""
+def _run_keys(levels: np.ndarray, mask: np.ndarray, n_levels: int,
+              planar: bool) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Flat keys of every run (see :func:`_run_keys_kernel`) and the stack shape (S, D, N_g, N_r)."""
     offsets = direction_vectors(planar)
     n_lengths = max(levels.shape)
     keys = np.empty(offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
     used = _run_keys_kernel(levels, mask, offsets, planar, n_levels, n_lengths, keys)
     n_slices = levels.shape[0] if planar else 1
-    return SparseStack.from_keys(keys[:used], (n_slices, offsets.shape[0], n_levels, n_lengths))
+    return keys[:used], (n_slices, offsets.shape[0], n_levels, n_lengths)
+
+
+def _sparse_run_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int,
+                       planar: bool) -> SparseStack:
+    """The runs of :func:`run_length_counts` as sparse entries, without its dense array."""
+    keys, shape = _run_keys(levels, mask, n_levels, planar)
+    return SparseStack.from_keys(keys, shape)
 
 
 def run_length_counts(
@@ -166,11 +145,8 @@ def run_length_counts(
         :func:`radiome.features._directions.direction_vectors`); column j - 1 holds runs of
         length j, N_r = max(Z, Y, X).
     """
-    offsets = direction_vectors(planar)
-    n_slices = levels.shape[0] if planar else 1
-    out = np.zeros((n_slices, offsets.shape[0], n_levels, max(levels.shape)), dtype=np.int64)
-    _run_length_kernel(levels, mask, offsets, planar, out)
-    return out
+    keys, shape = _run_keys(levels, mask, n_levels, planar)
+    return np.bincount(keys, minlength=int(np.prod(shape))).reshape(shape)
 
 
 def glrlm_features(
