@@ -18,7 +18,7 @@ positive integer j (zone size, zone distance, dependence count). It is kept spar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import numba
@@ -30,6 +30,7 @@ __all__ = [
     "DIMENSIONS",
     "CountMatrix",
     "Zones",
+    "by_dimension",
     "check_inputs",
     "count_features",
     "count_features_batch",
@@ -50,6 +51,18 @@ def dimensions_of(aggregations: Iterable[str]) -> list[str]:
     """The dimensions (2d, 2_5d, 3d) present among GLCM-style aggregation methods, in IBSI order."""
     present = {a.rsplit("_", 1)[0] for a in aggregations}  # 2d_avg -> 2d, 2_5d_vmrg -> 2_5d
     return [d for d in DIMENSIONS if d in present]
+
+
+def by_dimension(
+    aggregations: Iterable[str], features_of: Callable[[str], dict[str, float]]
+) -> dict[tuple[str, str], float]:
+    """``{(feature name, dimension): value}`` of ``features_of(dimension)`` for every 2D, 2.5D
+    and 3D dimension among the aggregation methods."""
+    return {
+        (name, dimension): value
+        for dimension in dimensions_of(aggregations)
+        for name, value in features_of(dimension).items()
+    }
 
 
 def check_inputs(

@@ -21,8 +21,8 @@ from scipy import ndimage
 from radiome.errors import FeatureError
 from radiome.features._zones import (
     Zones,
+    by_dimension,
     check_inputs,
-    dimensions_of,
     slice_count_features,
     zones_of,
 )
@@ -160,12 +160,9 @@ def gldzm_features(
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
-    values: FeatureValues = {}
-    for dimension in dimensions_of(spec.aggregations):
-        features = gldzm_features(roi.levels, roi.int_mask, roi.morph_mask, roi.spacing,
-                                  n_levels=roi.n_levels, aggregation=dimension)
-        values.update({(name, dimension): value for name, value in features.items()})
-    return values
+    return by_dimension(spec.aggregations, lambda dimension: gldzm_features(
+        roi.levels, roi.int_mask, roi.morph_mask, roi.spacing, n_levels=roi.n_levels,
+        aggregation=dimension))
 
 
 FAMILY = FamilyDef(

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from radiome.features._zones import (
+    by_dimension,
     check_inputs,
-    dimensions_of,
     slice_count_features,
     zones_of,
 )
@@ -106,12 +106,8 @@ def glszm_features(
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
-    values: FeatureValues = {}
-    for dimension in dimensions_of(spec.aggregations):
-        features = glszm_features(roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
-                                  aggregation=dimension)
-        values.update({(name, dimension): value for name, value in features.items()})
-    return values
+    return by_dimension(spec.aggregations, lambda dimension: glszm_features(
+        roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels, aggregation=dimension))
 
 
 FAMILY = FamilyDef(

@@ -15,8 +15,8 @@ import numpy as np
 
 from radiome.errors import FeatureError
 from radiome.features._zones import (
+    by_dimension,
     check_inputs,
-    dimensions_of,
     neighbour_offsets,
     slice_count_features,
 )
@@ -161,15 +161,10 @@ def ngldm_features(
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
-    values: FeatureValues = {}
-    for dimension in dimensions_of(spec.aggregations):
-        features = ngldm_features(
-            roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
-            distance=spec.features.ngldm_distance, coarseness=spec.features.ngldm_coarseness,
-            aggregation=dimension,
-        )
-        values.update({(name, dimension): value for name, value in features.items()})
-    return values
+    return by_dimension(spec.aggregations, lambda dimension: ngldm_features(
+        roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
+        distance=spec.features.ngldm_distance, coarseness=spec.features.ngldm_coarseness,
+        aggregation=dimension))
 
 
 FAMILY = FamilyDef(

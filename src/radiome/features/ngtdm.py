@@ -16,7 +16,12 @@ import numba
 import numpy as np
 
 from radiome.errors import FeatureError
-from radiome.features._zones import check_inputs, dimensions_of, mean_over_slices, neighbour_offsets
+from radiome.features._zones import (
+    by_dimension,
+    check_inputs,
+    mean_over_slices,
+    neighbour_offsets,
+)
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
@@ -172,12 +177,9 @@ def ngtdm_features(
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
-    values: FeatureValues = {}
-    for dimension in dimensions_of(spec.aggregations):
-        features = ngtdm_features(roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
-                                  distance=spec.features.ngtdm_distance, aggregation=dimension)
-        values.update({(name, dimension): value for name, value in features.items()})
-    return values
+    return by_dimension(spec.aggregations, lambda dimension: ngtdm_features(
+        roi.levels, roi.int_mask, roi.spacing, n_levels=roi.n_levels,
+        distance=spec.features.ngtdm_distance, aggregation=dimension))
 
 
 FAMILY = FamilyDef(
