@@ -13,8 +13,8 @@ from radiome.features import FAMILIES, REGISTRY, FamilyDef, RoiData, unit_of
 from radiome.features.local_intensity import PEAK_RADIUS_MM
 from radiome.filters import apply_filters, canonical_name, required_margin_voxels
 from radiome.io import load_mask, load_volume
-from radiome.preprocess import discretised, interpolate, process, target_mapping
-from radiome.spec import Spec, load_spec
+from radiome.preprocess import Processed, discretised, interpolate, process, target_mapping
+from radiome.spec import Discretisation, Spec, load_spec
 from radiome.table import COLUMNS
 from radiome.volume import Mask, Volume
 
@@ -64,16 +64,25 @@ def _check_exclusions(spec: Spec) -> None:
 
 
 def _rows(
-    families: list[FamilyDef], roi: RoiData, spec: Spec, *, case_id: str, roi_name: str,
-    filter_name: str, spec_hash: str,
+    families: list[FamilyDef], processed: Processed, box: tuple[slice, slice, slice],
+    discretisation: Discretisation | None, spec: Spec, *, image: np.ndarray | None = None,
+    unit: str | None = None, ids: tuple[str, str, str], spec_hash: str,
 ) -> list[tuple]:
-    """Feature-table rows of several families of one (filtered) ROI."""
-    tight = roi.cropped()
+    """Feature-table rows of several families of one ROI (or one filter response ``image``).
+
+    Families that look beyond the ROI get the processed crop with its margin; every other one
+    the ROI's box only, discretised there (the same grey levels, less work).
+    """
+    tight = discretised(processed.cropped(box), discretisation, unit=unit,
+                        image=None if image is None else image[box])
+    full = None
+    if any(family.surroundings for family in families):
+        full = discretised(processed, discretisation, image=image, unit=unit)
     excluded = set(spec.features.exclude)
     rows = []
     for family in families:
-        rows += _family_rows(family, roi if family.surroundings else tight, spec, excluded,
-                             (case_id, roi_name, filter_name), spec_hash)
+        roi = full if family.surroundings else tight
+        rows += _family_rows(family, roi, spec, excluded, ids, spec_hash)
     return rows
 
 
@@ -140,17 +149,16 @@ def extract(
     processed = process(volume, mask, spec, margin=_margin(spec, target.spacing))
     rows = []
     spec_hash = spec.hash
+    box = processed.roi_box()
     if families:
-        roi_data = discretised(processed, spec.preprocessing.discretisation)
-        rows += _rows(families, roi_data, spec, case_id=case_id, roi_name=mask.roi,
-                      filter_name="", spec_hash=spec_hash)
+        rows += _rows(families, processed, box, spec.preprocessing.discretisation, spec,
+                      ids=(case_id, mask.roi, ""), spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
     responses = apply_filters(processed.image, processed.spacing, spec.filters)
     for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
-        roi_data = discretised(processed, discretisation, image=response, unit=unit)
-        rows += _rows(filtered, roi_data, spec, case_id=case_id, roi_name=mask.roi,
-                      filter_name=canonical_name(flt), spec_hash=spec_hash)
+        rows += _rows(filtered, processed, box, discretisation, spec, image=response, unit=unit,
+                      ids=(case_id, mask.roi, canonical_name(flt)), spec_hash=spec_hash)
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     table["value"] = table["value"].astype(np.float64)
     return table

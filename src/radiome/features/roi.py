@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -52,23 +52,6 @@ class RoiData:
     def values(self) -> np.ndarray:
         """Intensities of the voxels in the intensity mask, in C (z, y, x) order."""
         return self.image[self.int_mask]
-
-    def cropped(self) -> RoiData:
-        """The same ROI on the bounding box of its morphological mask (which holds the
-        intensity mask): what every family that looks at no voxel outside the ROI needs."""
-        box = []
-        for axis in range(3):
-            other = tuple(a for a in range(3) if a != axis)
-            present = np.flatnonzero(self.morph_mask.any(axis=other))
-            box.append(slice(int(present[0]), int(present[-1]) + 1))
-        box_t = tuple(box)
-        return replace(
-            self,
-            image=self.image[box_t],
-            morph_mask=np.ascontiguousarray(self.morph_mask[box_t]),
-            int_mask=np.ascontiguousarray(self.int_mask[box_t]),
-            levels=None if self.levels is None else np.ascontiguousarray(self.levels[box_t]),
-        )
 
     @property
     def voxel_volume(self) -> float:

@@ -9,7 +9,7 @@ gives the same values inside the ROI as processing the whole image.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,6 +41,27 @@ class Processed:
     def spacing(self) -> tuple[float, float, float]:
         """Voxel size in mm, (z, y, x)."""
         return self.grid.spacing
+
+    def roi_box(self) -> tuple[slice, slice, slice]:
+        """Slices of the bounding box of the morphological mask (which holds the intensity mask)."""
+        box = []
+        for axis in range(3):
+            other = tuple(a for a in range(3) if a != axis)
+            present = np.flatnonzero(self.morph_mask.any(axis=other))
+            box.append(slice(int(present[0]), int(present[-1]) + 1))
+        return box[0], box[1], box[2]
+
+    def cropped(self, box: tuple[slice, slice, slice]) -> Processed:
+        """The same processed ROI on a box of its grid."""
+        lower = tuple(b.start for b in box)
+        upper = tuple(b.stop for b in box)
+        return replace(
+            self,
+            image=self.image[box],
+            grid=self.grid.crop(lower, upper),
+            morph_mask=np.ascontiguousarray(self.morph_mask[box]),
+            int_mask=np.ascontiguousarray(self.int_mask[box]),
+        )
 
 
 def target_mapping(grid: Grid, spec: Spec) -> GridMap:
