@@ -19,6 +19,7 @@ morphological mask with the intensity-weighted centre of the intensity mask.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -86,17 +87,35 @@ class Mesh:
         self.vertices = vertices
         self.faces = faces
 
+    @cached_property
+    def _volume_area(self) -> tuple[float, float]:
+        return _volume_area_kernel(self.vertices, self.faces)
+
     @property
     def volume(self) -> float:
         """Enclosed volume in mm³: |sum_k a_k · (b_k × c_k)| / 6 over faces (RNU0)."""
-        a, b, c = (self.vertices[self.faces[:, i]] for i in range(3))
-        return float(abs(np.einsum("ij,ij->i", a, np.cross(b, c)).sum()) / 6.0)
+        return self._volume_area[0]
 
     @property
     def area(self) -> float:
         """Surface area in mm²: sum_k |ab_k × ac_k| / 2 over faces (C0JK)."""
-        a, b, c = (self.vertices[self.faces[:, i]] for i in range(3))
-        return float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum() / 2.0)
+        return self._volume_area[1]
+
+
+@numba.njit(cache=True, nogil=True)
+def _volume_area_kernel(vertices, faces):
+    """|Σ a·(b×c)| / 6 and Σ |(b-a)×(c-a)| / 2 over the faces (a, b, c) of a mesh."""
+    volume = 0.0
+    area = 0.0
+    for k in range(faces.shape[0]):
+        a, b, c = vertices[faces[k, 0]], vertices[faces[k, 1]], vertices[faces[k, 2]]
+        volume += (a[0] * (b[1] * c[2] - b[2] * c[1]) + a[1] * (b[2] * c[0] - b[0] * c[2])
+                   + a[2] * (b[0] * c[1] - b[1] * c[0]))
+        u0, u1, u2 = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+        v0, v1, v2 = c[0] - a[0], c[1] - a[1], c[2] - a[2]
+        n0, n1, n2 = u1 * v2 - u2 * v1, u2 * v0 - u0 * v2, u0 * v1 - u1 * v0
+        area += np.sqrt(n0 * n0 + n1 * n1 + n2 * n2)
+    return abs(volume) / 6.0, area / 2.0
 
 
 def mesh_of(mask: np.ndarray, spacing: tuple[float, float, float]) -> Mesh:
@@ -178,8 +197,9 @@ def morphology_features(
     image, morph_mask, int_mask, spacing = _checked(image, morph_mask, int_mask, spacing)
     mesh = mesh_of(morph_mask, spacing)
     volume, area = mesh.volume, mesh.area
-    hull = ConvexHull(mesh.vertices)
-    hull_points = mesh.vertices[hull.vertices]
+    candidates = _hull_candidates(mesh.vertices)
+    hull = ConvexHull(candidates)
+    hull_points = candidates[hull.vertices]
     def wanted(*names: str) -> bool:
         return not exclude.issuperset(names)
 
@@ -206,6 +226,18 @@ def morphology_features(
             image, int_mask, spacing
         )
     return {f.name: float(values[f.name]) for f in FEATURES if f.name not in exclude}
+
+
+def _hull_candidates(points: np.ndarray) -> np.ndarray:
+    """The points with the least or largest x among the points of equal (z, y): a point
+    between two others of its line is no vertex of the convex hull, so the hull is the same."""
+    order = np.lexsort((points[:, 2], points[:, 1], points[:, 0]))
+    ordered = points[order]
+    new_line = np.ones(len(ordered), dtype=bool)
+    new_line[1:] = np.any(ordered[1:, :2] != ordered[:-1, :2], axis=1)
+    last = np.ones(len(ordered), dtype=bool)
+    last[:-1] = new_line[1:]
+    return ordered[new_line | last]
 
 
 def _checked(
