@@ -130,3 +130,19 @@ def test_family_adapter_uses_the_intensity_mask():
     got = FAMILY.compute(roi, default_spec("CT"))
     assert got == {("loc_peak_loc", ""): 5.0, ("loc_peak_glob", ""): 5.0}
     assert [f.unit for f in FEATURES] == ["{u}", "{u}"]
+
+
+def test_direct_sums_equal_the_fft_path(monkeypatch):
+    """Small ROIs sum every sphere directly; large ones go through FFT: the same peaks."""
+    from radiome.features import local_intensity
+
+    rng = np.random.default_rng(4)
+    image = rng.normal(size=(12, 30, 28)) * 50.0
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[3:9, 8:22, 6:20] = rng.random((6, 14, 14)) < 0.7
+    spacing = (2.0, 0.9, 0.8)
+    monkeypatch.setattr(local_intensity, "_DIRECT_SUMS_PER_VOXEL", 10**9)
+    direct = local_intensity.local_intensity_features(image, mask, spacing)
+    monkeypatch.setattr(local_intensity, "_DIRECT_SUMS_PER_VOXEL", 0)
+    by_fft = local_intensity.local_intensity_features(image, mask, spacing)
+    assert direct == pytest.approx(by_fft, rel=1e-12)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from scipy.signal import fftconvolve
 
@@ -30,8 +31,9 @@ FEATURES = (
 #: Radius in mm of the 1 cm³ sphere of the intensity peaks: (3 / (4π))^(1/3) cm.
 PEAK_RADIUS_MM = (3.0 / (4.0 * math.pi)) ** (1.0 / 3.0) * 10.0
 
-#: Sphere means evaluated at once by the exact summation (bounds memory).
-_BLOCK = 4096
+#: Below this many summed voxels per image voxel, every sphere mean is summed exactly, which
+#: is faster than the FFT convolutions (small ROIs in large crops).
+_DIRECT_SUMS_PER_VOXEL = 4
 
 
 def local_intensity_features(
@@ -69,19 +71,25 @@ def local_intensity_features(
     for every voxel by FFT convolution with the spherical kernel (scipy.signal.fftconvolve),
     then the voxels whose FFT mean lies within rounding of the maximum are re-evaluated by
     exact summation, the same as the local peak, so both are exact and the global peak is
-    never below the local one.
+    never below the local one. Small ROIs skip the convolution: every sphere mean is summed.
     """
     image, mask, spacing = _checked(image, mask, spacing)
     offsets = sphere_offsets(spacing)
     values = image[mask]
     hottest = np.argwhere(mask & (image == values.max()))
+    centres = np.argwhere(mask)
+    if len(centres) * len(offsets) <= _DIRECT_SUMS_PER_VOXEL * image.size:
+        return {
+            "loc_peak_loc": float(_sphere_means(image, hottest, offsets).max()),
+            "loc_peak_glob": float(_sphere_means(image, centres, offsets).max()),
+        }
     kernel = np.zeros(tuple(2 * offsets.max(axis=0) + 1))
     kernel[tuple((offsets + offsets.max(axis=0)).T)] = 1.0
     sums = fftconvolve(image, kernel, mode="same")[mask]
     counts = np.rint(fftconvolve(np.ones(image.shape), kernel, mode="same")[mask])
     approximate = sums / counts
     slack = 1e-9 * (1.0 + float(np.abs(image).max()))  # far above FFT rounding
-    candidates = np.argwhere(mask)[approximate >= approximate.max() - slack]
+    candidates = centres[approximate >= approximate.max() - slack]
     return {
         "loc_peak_loc": float(_sphere_means(image, hottest, offsets).max()),
         "loc_peak_glob": float(_sphere_means(image, candidates, offsets).max()),
@@ -103,14 +111,26 @@ def sphere_offsets(spacing: tuple[float, float, float]) -> np.ndarray:
 
 def _sphere_means(image: np.ndarray, centres: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Exact mean of the existing voxels of the sphere ``offsets`` around each centre (k, 3)."""
-    shape = np.asarray(image.shape)
-    means = np.empty(len(centres))
-    for start in range(0, len(centres), _BLOCK):
-        where = centres[start : start + _BLOCK, None, :] + offsets[None, :, :]
-        exists = np.all((where >= 0) & (where < shape), axis=2)
-        clipped = np.clip(where, 0, shape - 1)
-        gathered = np.where(exists, image[clipped[..., 0], clipped[..., 1], clipped[..., 2]], 0.0)
-        means[start : start + _BLOCK] = gathered.sum(axis=1) / exists.sum(axis=1)
+    return _sphere_means_kernel(np.ascontiguousarray(image), np.ascontiguousarray(centres),
+                                np.ascontiguousarray(offsets))
+
+
+@numba.njit(cache=True, nogil=True)
+def _sphere_means_kernel(image, centres, offsets):
+    """Mean of the voxels at centre + offset that lie in the image, for each centre."""
+    nz, ny, nx = image.shape
+    means = np.empty(centres.shape[0])
+    for c in range(centres.shape[0]):
+        total = 0.0
+        count = 0
+        for k in range(offsets.shape[0]):
+            z = centres[c, 0] + offsets[k, 0]
+            y = centres[c, 1] + offsets[k, 1]
+            x = centres[c, 2] + offsets[k, 2]
+            if 0 <= z < nz and 0 <= y < ny and 0 <= x < nx:
+                total += image[z, y, x]
+                count += 1
+        means[c] = total / count
     return means
 
 
