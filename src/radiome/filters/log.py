@@ -86,9 +86,9 @@ def log_transfer(shape: Sequence[int], sigma: Sequence[float], truncate: float) 
         expand[i] = frequencies.size
         for order, out in ((0, smooth), (2, second)):
             taps = _gaussian_taps(s, order, truncate)
-            response = sum(w * np.exp(-1j * frequencies * o)
-                           for o, w in zip(taps.offsets, taps.weights, strict=True))
-            out.append(np.real(response).reshape(expand))  # symmetric kernels: real
+            # Symmetric kernels: the DFT sum_m w_m exp(-i f o_m) is real, sum_m w_m cos(f o_m).
+            response = np.cos(np.outer(frequencies, taps.offsets)) @ np.asarray(taps.weights)
+            out.append(response.reshape(expand))
     total = np.zeros(())
     for a in range(len(shape)):
         term = second[a]
