@@ -149,3 +149,22 @@ def test_a_dying_worker_becomes_an_error_row(tmp_path):
     assert errors["case_id"].tolist() == ["case_0001"]
     assert errors["stage"].tolist() == ["worker"]
     assert "KilledWorker" in errors["message"].iloc[0]
+
+
+def test_batch_on_an_existing_dask_scheduler(tmp_path, capsys):
+    """--scheduler tcp://... sends the work to a running cluster instead of a local one."""
+    from dask.distributed import LocalCluster
+
+    from radiome.cli import main
+
+    write_cohort(tmp_path, n_cases=3, shape=(10, 32, 32), spacing=(2.5, 1.0, 1.0))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        args = ["batch", str(tmp_path / "manifest.csv"), "--spec", str(spec), "--store", store]
+        assert main([*args, "--scheduler", cluster.scheduler_address]) == 0
+        assert main([*args, "--scheduler", cluster.scheduler_address, "--workers", "2"]) == 2
+    assert "give --workers or --scheduler, not both" in capsys.readouterr().err
+    assert len(FeatureStore(store).cases()) == 3
