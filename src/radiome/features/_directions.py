@@ -42,6 +42,7 @@ __all__ = [
     "is_planar",
     "merged",
     "merged_entries",
+    "present_matrices",
 ]
 
 #: The GLCM/GLRLM aggregation methods in IBSI order: BTW3, SUJT, JJUI, ZW7Z, ITBB, IAZD.
@@ -143,23 +144,44 @@ def merged_entries(stack: np.ndarray | SparseStack,
                    aggregation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """(matrix, row, col, count) of the non-zero cells, and K, of the (K, R, C) matrices that an
     aggregation averages (see :func:`merged`), from a dense or sparse stack."""
+    axes = MERGED_AXES[aggregation]
     if isinstance(stack, np.ndarray):
         matrices = merged(stack, aggregation)
-        matrix, row, col = np.nonzero(matrices)
-        return matrix, row, col, matrices[matrix, row, col], matrices.shape[0]
-    n_slices, n_dirs, n_rows, n_cols = stack.shape
-    cell, col = np.divmod(stack.keys, n_cols)
-    cell, row = np.divmod(cell, n_rows)
-    slice_index, direction = np.divmod(cell, n_dirs)
-    axes = MERGED_AXES[aggregation]
-    slices = 1 if 0 in axes else n_slices
-    dirs = 1 if 1 in axes else n_dirs
-    matrix = (0 if 0 in axes else slice_index) * dirs + (0 if 1 in axes else direction)
-    combined, inverse = np.unique((matrix * n_rows + row) * n_cols + col, return_inverse=True)
-    counts = np.bincount(inverse, weights=stack.counts).astype(np.int64)
+        flat = matrices.reshape(-1)
+        combined = np.flatnonzero(flat)
+        counts = flat[combined]
+        n_matrices, n_rows, n_cols = matrices.shape
+    elif not axes:  # nothing merged: the stack's own sorted unique keys
+        combined, counts = stack.keys, stack.counts
+        n_slices, n_dirs, n_rows, n_cols = stack.shape
+        n_matrices = n_slices * n_dirs
+    else:
+        n_slices, n_dirs, n_rows, n_cols = stack.shape
+        cell, col = np.divmod(stack.keys, n_cols)
+        cell, row = np.divmod(cell, n_rows)
+        slice_index, direction = np.divmod(cell, n_dirs)
+        slices = 1 if 0 in axes else n_slices
+        dirs = 1 if 1 in axes else n_dirs
+        matrix = (0 if 0 in axes else slice_index) * dirs + (0 if 1 in axes else direction)
+        combined, inverse = np.unique((matrix * n_rows + row) * n_cols + col,
+                                      return_inverse=True)
+        counts = np.bincount(inverse, weights=stack.counts).astype(np.int64)
+        n_matrices = slices * dirs
     cell, col = np.divmod(combined, n_cols)
     matrix, row = np.divmod(cell, n_rows)
-    return matrix, row, col, counts, slices * dirs
+    return matrix, row, col, counts, n_matrices
+
+
+def present_matrices(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The matrices that hold entries, and ``matrix`` renumbered 0..P-1 over them.
+
+    ``np.unique(matrix, return_inverse=True)`` for the sorted matrix indices of
+    :func:`merged_entries`, without sorting them again.
+    """
+    starts = np.empty(matrix.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(matrix[1:], matrix[:-1], out=starts[1:])
+    return matrix[starts], np.cumsum(starts) - 1
 
 
 def merged(stack: np.ndarray, aggregation: str) -> np.ndarray:

@@ -210,11 +210,6 @@ def count_matrix(level: np.ndarray, column: np.ndarray, count: np.ndarray) -> Co
     return CountMatrix(cells // width, cells % width, counts)
 
 
-def _per_matrix(matrix: np.ndarray, values: np.ndarray, n_matrices: int) -> np.ndarray:
-    """Sums of ``values`` over the entries of each matrix, (K,)."""
-    return np.bincount(matrix, weights=values, minlength=n_matrices)
-
-
 def _marginal_squares(matrix: np.ndarray, index: np.ndarray, count: np.ndarray,
                       n_matrices: int) -> np.ndarray:
     """Σ (marginal sum)² per matrix: the counts summed over equal (matrix, index), squared."""
@@ -222,6 +217,53 @@ def _marginal_squares(matrix: np.ndarray, index: np.ndarray, count: np.ndarray,
     cells, inverse = np.unique(matrix * width + index, return_inverse=True)
     sums = np.bincount(inverse.ravel(), weights=count, minlength=cells.size)
     return np.bincount(cells // width, weights=sums * sums, minlength=n_matrices)
+
+
+#: Largest (matrices × marginal width) for which the marginals are summed in a dense table.
+_DENSE_MARGINALS = 1 << 22
+
+
+@numba.njit(cache=True, nogil=True)
+def _batch_sums(matrix, i, j, c, p, plogp, n_matrices, level, column, marginals):
+    """Per-matrix sums of the generic features, each over the entries in their order.
+
+    Columns: Σ i p, Σ j p, Σ c/j², Σ c j², Σ c/i², Σ c i², Σ c/(i² j²), Σ c i²/j², Σ c j²/i²,
+    Σ c i² j², Σ p log2 p, Σ p², Σ (i - μ_i)² p, Σ (j - μ_j)² p, and with ``marginals``
+    Σ c_i.² and Σ c_.j² (marginal sums over ``level`` and ``column``). The same additions in
+    the same order as ``np.bincount`` over the entries, so the same floating-point result.
+    """
+    sums = np.zeros((n_matrices, 16))
+    for e in range(matrix.size):
+        k = matrix[e]
+        i2 = i[e] * i[e]
+        j2 = j[e] * j[e]
+        sums[k, 0] += i[e] * p[e]
+        sums[k, 1] += j[e] * p[e]
+        sums[k, 2] += c[e] / j2
+        sums[k, 3] += c[e] * j2
+        sums[k, 4] += c[e] / i2
+        sums[k, 5] += c[e] * i2
+        sums[k, 6] += c[e] / (i2 * j2)
+        sums[k, 7] += c[e] * i2 / j2
+        sums[k, 8] += c[e] * j2 / i2
+        sums[k, 9] += c[e] * i2 * j2
+        sums[k, 10] += plogp[e]
+        sums[k, 11] += p[e] * p[e]
+    for e in range(matrix.size):
+        k = matrix[e]
+        di = i[e] - sums[k, 0]
+        dj = j[e] - sums[k, 1]
+        sums[k, 12] += di * di * p[e]
+        sums[k, 13] += dj * dj * p[e]
+    if marginals and matrix.size:
+        for column_of, index in ((14, level), (15, column)):
+            table = np.zeros((n_matrices, index.max() + 1))
+            for e in range(matrix.size):
+                table[matrix[e], index[e]] += c[e]
+            for k in range(n_matrices):
+                for v in range(table.shape[1]):
+                    sums[k, column_of] += table[k, v] * table[k, v]
+    return sums
 
 
 def count_features_batch(matrix: np.ndarray, m: CountMatrix, n_voxels: np.ndarray,
@@ -232,36 +274,41 @@ def count_features_batch(matrix: np.ndarray, m: CountMatrix, n_voxels: np.ndarra
     each matrix. Definitions as in :func:`count_features`; an empty matrix gives NaN.
     """
     matrix = np.asarray(matrix, dtype=np.int64)
-    i = m.level.astype(np.float64)
-    j = m.column.astype(np.float64)
+    level = np.asarray(m.level, dtype=np.int64)
+    column = np.asarray(m.column, dtype=np.int64)
+    i = level.astype(np.float64)
+    j = column.astype(np.float64)
     c = np.asarray(m.count, dtype=np.float64)
-    n_s = _per_matrix(matrix, c, n_matrices)
+    n_s = np.bincount(matrix, weights=c, minlength=n_matrices)
+    widest = max(int(level.max()), int(column.max())) + 1 if c.size else 1
+    dense = n_matrices * widest <= _DENSE_MARGINALS
     with np.errstate(divide="ignore", invalid="ignore"):
         p = c / n_s[matrix]
-        i2, j2 = i * i, j * j
-        mu_i = _per_matrix(matrix, i * p, n_matrices)
-        mu_j = _per_matrix(matrix, j * p, n_matrices)
-        ci2 = _marginal_squares(matrix, m.level, c, n_matrices)
-        cj2 = _marginal_squares(matrix, m.column, c, n_matrices)
-        di, dj = i - mu_i[matrix], j - mu_j[matrix]
+        sums = _batch_sums(matrix, i, j, c, p, p * np.log2(p), n_matrices, level, column,
+                           dense).T
+        if dense:
+            ci2, cj2 = sums[14], sums[15]
+        else:
+            ci2 = _marginal_squares(matrix, level, c, n_matrices)
+            cj2 = _marginal_squares(matrix, column, c, n_matrices)
         return {
-            "low_j": _per_matrix(matrix, c / j2, n_matrices) / n_s,
-            "high_j": _per_matrix(matrix, c * j2, n_matrices) / n_s,
-            "low_i": _per_matrix(matrix, c / i2, n_matrices) / n_s,
-            "high_i": _per_matrix(matrix, c * i2, n_matrices) / n_s,
-            "low_i_low_j": _per_matrix(matrix, c / (i2 * j2), n_matrices) / n_s,
-            "high_i_low_j": _per_matrix(matrix, c * i2 / j2, n_matrices) / n_s,
-            "low_i_high_j": _per_matrix(matrix, c * j2 / i2, n_matrices) / n_s,
-            "high_i_high_j": _per_matrix(matrix, c * i2 * j2, n_matrices) / n_s,
+            "low_j": sums[2] / n_s,
+            "high_j": sums[3] / n_s,
+            "low_i": sums[4] / n_s,
+            "high_i": sums[5] / n_s,
+            "low_i_low_j": sums[6] / n_s,
+            "high_i_low_j": sums[7] / n_s,
+            "low_i_high_j": sums[8] / n_s,
+            "high_i_high_j": sums[9] / n_s,
             "i_nu": ci2 / n_s,
             "i_nu_norm": ci2 / (n_s * n_s),
             "j_nu": cj2 / n_s,
             "j_nu_norm": cj2 / (n_s * n_s),
             "percentage": n_s / np.asarray(n_voxels, dtype=np.float64),
-            "i_var": _per_matrix(matrix, di * di * p, n_matrices),
-            "j_var": _per_matrix(matrix, dj * dj * p, n_matrices),
-            "entropy": -_per_matrix(matrix, p * np.log2(p), n_matrices),
-            "energy": _per_matrix(matrix, p * p, n_matrices),
+            "i_var": sums[12],
+            "j_var": sums[13],
+            "entropy": -sums[10],
+            "energy": sums[11],
         }
 
 

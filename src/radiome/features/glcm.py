@@ -24,6 +24,7 @@ from radiome.features._directions import (
     direction_vectors,
     features_by_aggregation,
     merged_entries,
+    present_matrices,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -330,7 +331,7 @@ def _mean_features(entries: tuple[np.ndarray, ...], grey: np.ndarray,
     """Features of the matrices of sparse entries (rows: levels ``grey``), averaged over the
     non-empty ones."""
     matrix, row, col, count, _ = entries
-    present, renumbered = np.unique(matrix, return_inverse=True)  # empty matrices left out
+    present, renumbered = present_matrices(matrix)  # empty matrices left out
     if present.size == 0:
         return {f.name: float("nan") for f in FEATURES}
     features = _feature_stack((renumbered, row, col, count, present.size), grey, n_levels)

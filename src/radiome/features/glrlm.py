@@ -21,6 +21,7 @@ from radiome.features._directions import (
     is_planar,
     merged,
     merged_entries,
+    present_matrices,
 )
 from radiome.features._zones import CountMatrix, count_features_batch
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
@@ -230,7 +231,7 @@ def _mean_features(stack: np.ndarray | SparseStack, aggregation: str, mask: np.n
         per_slice = np.array([np.count_nonzero(mask)])
     n_voxels = np.broadcast_to(per_slice[:, None], stack.shape[:2])
     matrix, level, length, counts, _ = merged_entries(stack, aggregation)
-    present, matrix = np.unique(matrix, return_inverse=True)  # empty matrices left out
+    present, matrix = present_matrices(matrix)  # empty matrices left out
     cells = CountMatrix(grey[level], length + 1, counts)
     batch = count_features_batch(matrix, cells, merged(n_voxels, aggregation)[present],
                                  present.size)
