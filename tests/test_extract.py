@@ -106,3 +106,27 @@ def test_excluded_features_are_neither_computed_nor_written(shared_data):
         radiome.extract(volume, base / "mask.nii.gz",
                         spec={**SPEC, "features": {"families": ["stat"],
                                                    "exclude": ["stat_kurtosis"]}})
+
+
+@pytest.mark.parametrize("sigmas", [(2.0,), (1.0, 2.0)], ids=["single", "bank"])
+def test_local_intensity_of_a_filter_response_equals_the_whole_image_one(sigmas):
+    """Peaks of a response read the response up to 1 cm around the ROI: the crop keeps the
+    filter's margin beyond that sphere, so they equal those of the whole image's response."""
+    rng = np.random.default_rng(11)
+    image = rng.normal(100.0, 30.0, size=(30, 60, 60))
+    mask = np.zeros(image.shape, bool)
+    mask[12:18, 25:35, 24:36] = True
+    volume = radiome.Volume.from_array(image, spacing=(2.0, 1.0, 1.0), modality="MR")
+    roi = radiome.Mask.from_array(mask, spacing=(2.0, 1.0, 1.0))
+    filters = [{"kind": "log", "sigma_mm": s} for s in sigmas]
+    pre = {"discretisation": None}
+    spec = {"preprocessing": pre, "features": {"families": ["loc"], "filtered_families": ["loc"]},
+            "filters": filters}
+    cropped = radiome.extract(volume, roi, spec=spec)
+    responses = radiome.filter_responses(volume, spec)
+    for name, response in responses.items():
+        whole = radiome.extract(response, roi, spec={"preprocessing": pre,
+                                                             "features": {"families": ["loc"]}})
+        mine = cropped[cropped["filter"] == name]
+        np.testing.assert_allclose(mine["value"].to_numpy(), whole["value"].to_numpy(),
+                                   rtol=1e-10)

@@ -25,17 +25,22 @@ def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, 
     """Voxels kept around the ROI so that every feature and filter sees what it needs.
 
     None means the whole image (a filter whose response inside the ROI depends on all of it).
+    Local intensity of a filter response needs that response around the ROI, so there the
+    filters' margin comes on top of the peak sphere's.
     """
     margin = [1, 1, 1]
-    families = set(spec.features.families) | set(_filtered_families(spec))
-    if "loc" in families:
-        margin = [math.ceil(PEAK_RADIUS_MM / s) + 1 for s in spacing]
+    peak = [math.ceil(PEAK_RADIUS_MM / s) + 1 for s in spacing]
+    if "loc" in spec.features.families:
+        margin = peak
+    filtering = [0, 0, 0]
     for flt in spec.filters:
         needed = required_margin_voxels(flt, spacing)
         if needed is None:
             return None
-        margin = [max(m, n) for m, n in zip(margin, needed, strict=True)]
-    return tuple(margin)  # type: ignore[return-value]
+        filtering = [max(f, n) for f, n in zip(filtering, needed, strict=True)]
+    if "loc" in _filtered_families(spec):
+        filtering = [f + p for f, p in zip(filtering, peak, strict=True)]
+    return tuple(max(m, f) for m, f in zip(margin, filtering, strict=True))  # type: ignore[return-value]
 
 
 def _filtered_families(spec: Spec) -> list[str]:
@@ -154,7 +159,8 @@ def extract(
         rows += _rows(families, processed, box, spec.preprocessing.discretisation, spec,
                       ids=(case_id, mask.roi, ""), spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
-    responses = apply_filters(processed.image, processed.spacing, spec.filters)
+    responses = apply_filters(processed.image, processed.spacing, spec.filters,
+                              edges=processed.edges)
     for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
         rows += _rows(filtered, processed, box, discretisation, spec, image=response, unit=unit,

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radiome.filters import LoGSpec, MeanSpec, WaveletSpec, apply_filter, apply_filters
+from radiome.filters import (
+    LoGSpec,
+    MeanSpec,
+    WaveletSpec,
+    apply_filter,
+    apply_filters,
+    required_margin_voxels,
+)
 
 
 @pytest.fixture
@@ -40,3 +47,27 @@ def test_mixed_bank_keeps_the_order(image):
     for spec, response in zip(specs, responses, strict=True):
         single = apply_filter(image, SPACING, spec)
         assert np.allclose(response, single, rtol=0, atol=1e-12 * np.abs(single).max())
+
+
+@pytest.mark.parametrize("cut", [(False, False), (True, False), (False, True)])
+def test_log_bank_on_a_crop_pads_only_the_image_edges(cut):
+    """A crop that keeps the kernel radius where it cuts the image, and reaches the image's
+    edge elsewhere, gives the whole image's responses inside its box without padding the cuts."""
+    image = np.random.default_rng(5).normal(size=(12, 70, 60)) * 100.0
+    specs = [LoGSpec(sigma_mm=s) for s in (1.0, 2.0, 3.0)]
+    margin = np.max([required_margin_voxels(s, SPACING) for s in specs], axis=0)
+    crop, edges, box = [], [], []
+    for axis, (n, m) in enumerate(zip(image.shape, margin, strict=True)):
+        at_start, at_end = cut if axis > 0 else (False, False)
+        # Boxes closer to an image edge than the kernel radius where the crop reaches it.
+        b = slice(3, 15) if at_start else slice(n - 15, n - 3) if at_end else slice(m + 1, m + 5)
+        box.append(b)
+        crop.append(slice(0 if at_start else b.start - m, image.shape[axis] if at_end
+                          else b.stop + m))
+        edges.append((at_start, at_end))
+    inner = tuple(slice(b.start - c.start, b.stop - c.start) for b, c in zip(box, crop, strict=True))
+    whole = apply_filters(image, SPACING, specs)
+    cropped = apply_filters(image[tuple(crop)], SPACING, specs, edges=edges)
+    for full, part in zip(whole, cropped, strict=True):
+        np.testing.assert_allclose(part[inner], full[tuple(box)], rtol=0,
+                                   atol=1e-12 * np.abs(full).max())

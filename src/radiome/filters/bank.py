@@ -26,7 +26,8 @@ __all__ = ["apply_filters"]
 
 
 def apply_filters(
-    array: np.ndarray, spacing: Sequence[float], specs: Sequence[Any]
+    array: np.ndarray, spacing: Sequence[float], specs: Sequence[Any], *,
+    edges: Sequence[tuple[bool, bool]] | None = None,
 ) -> list[np.ndarray]:
     """Response maps of several filters of one image, in the order of ``specs``.
 
@@ -34,6 +35,11 @@ def apply_filters(
     (the same passes in the same order), LoG responses to floating-point rounding (the
     circular convolution of the FFT on the image padded by the kernel radius as the boundary
     condition asks equals the linear one of the direct passes; relative differences ~1e-12).
+
+    ``edges`` (per axis, before and after) says which sides of ``array`` are the image's own
+    edges (default: all). A side that is not is a cut through a larger image, and the
+    responses are only asked for at least a kernel radius inside it: LoG banks do not pad
+    there, and their responses within a kernel radius of that side are not defined.
     """
     responses: list[np.ndarray | None] = [None] * len(specs)
     logs: dict[tuple, list[int]] = defaultdict(list)
@@ -50,10 +56,12 @@ def apply_filters(
             responses[group[0]] = apply_filter(array, spacing, specs[group[0]])
     image = np.ascontiguousarray(array, dtype=np.float64)
     voxel = tuple(float(s) for s in spacing)
+    sides = tuple(edges) if edges is not None else ((True, True),) * 3
     for group in logs.values():
         if len(group) > 1:
-            for index, response in zip(group, _log_bank(image, voxel, [specs[i] for i in group]),
-                                       strict=True):
+            for index, response in zip(
+                    group, _log_bank(image, voxel, [specs[i] for i in group], sides),
+                    strict=True):
                 responses[index] = response
     for group in wavelets.values():
         if len(group) > 1:
@@ -63,13 +71,13 @@ def apply_filters(
     return responses  # type: ignore[return-value]
 
 
-def _log_bank(image: np.ndarray, spacing: tuple[float, ...],
-              specs: Sequence[LoGSpec]) -> list[np.ndarray]:
+def _log_bank(image: np.ndarray, spacing: tuple[float, ...], specs: Sequence[LoGSpec],
+              edges: Sequence[tuple[bool, bool]]) -> list[np.ndarray]:
     """LoG responses of several scales (same dimensions and boundary) through one FFT.
 
     Each filtered axis is padded as the boundary condition asks by the largest kernel radius
-    before the image and at least that after it (up to a fast FFT length), so the circular
-    convolution equals the linear one on the image.
+    on the sides that are image edges (up to a fast FFT length after the image), so the
+    circular convolution equals the linear one on the image wherever it is asked for.
     """
     axes = list(filtered_axes(specs[0].dimensions))
     radius = np.max([log_margin(s, spacing) for s in specs], axis=0)
@@ -77,8 +85,10 @@ def _log_bank(image: np.ndarray, spacing: tuple[float, ...],
     crop = [slice(None)] * 3
     for a in axes:
         r, n = int(radius[a]), image.shape[a]
-        widths[a] = (r, sfft.next_fast_len(n + 2 * r, real=True) - n - r)
-        crop[a] = slice(r, r + n)
+        before = r if edges[a][0] else 0
+        after = r if edges[a][1] else 0
+        widths[a] = (before, sfft.next_fast_len(n + before + after, real=True) - n - before)
+        crop[a] = slice(before, before + n)
     padded = pad(image, widths, specs[0].boundary)
 
     def transfers(fft_shape: tuple[int, ...]) -> list[np.ndarray]:

@@ -36,6 +36,9 @@ class Processed:
     unit: str
     resegmentation_range: tuple[float | None, float | None]
     source: str
+    #: Per axis (before, after): True where the crop ends at the image's own edge, False
+    #: where the image goes on beyond it (cut away with at least the requested margin kept).
+    edges: tuple[tuple[bool, bool], ...] = ((True, True),) * 3
 
     @property
     def spacing(self) -> tuple[float, float, float]:
@@ -55,10 +58,13 @@ class Processed:
         """The same processed ROI on a box of its grid."""
         lower = tuple(b.start for b in box)
         upper = tuple(b.stop for b in box)
+        edges = tuple((before and lo == 0, after and up == n) for (before, after), lo, up, n
+                      in zip(self.edges, lower, upper, self.image.shape, strict=True))
         return replace(
             self,
             image=self.image[box],
             grid=self.grid.crop(lower, upper),
+            edges=edges,
             morph_mask=np.ascontiguousarray(self.morph_mask[box]),
             int_mask=np.ascontiguousarray(self.int_mask[box]),
         )
@@ -168,6 +174,8 @@ def process(
         unit=unit,
         resegmentation_range=intensity_range,
         source=mask.source,
+        edges=tuple((lo == 0, up == n) for lo, up, n
+                    in zip(lower, upper, mapping.target.shape, strict=True)),
     )
 
 
