@@ -95,12 +95,6 @@ def cooccurrence_counts(
     return counts.reshape(n_slices, n_dirs, n_levels, n_levels)
 
 
-def _plogp(x: np.ndarray) -> np.ndarray:
-    """x log2 x elementwise, 0 where x = 0."""
-    logs = np.log2(x, out=np.zeros_like(x), where=x > 0)
-    return x * logs
-
-
 @numba.njit(cache=True, nogil=True)
 def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
     """The sums over matrix entries that GLCM features need, from sparse entries.
@@ -189,62 +183,87 @@ def _sparse_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, dista
         keys, (levels.shape[0] if planar else 1, n_dirs, n_levels, n_levels))
 
 
-def _feature_stack(entries: tuple[np.ndarray, ...], grey: np.ndarray,
-                   n_levels: int) -> dict[str, np.ndarray]:
-    """Every GLCM feature of each (non-empty) matrix given by sparse entries, as (K,) arrays.
+@numba.njit(cache=True, nogil=True)
+def _plogp_sum(p):
+    """Σ p log2 p over the non-zero entries of a 1D array."""
+    total = 0.0
+    for v in p:
+        if v > 0.0:
+            total += v * np.log2(v)
+    return total
 
-    ``entries`` is (matrix, row, col, count, K); ``grey`` holds the grey level (1..N_g) of
-    each of the G rows: the levels that occur, as the rows and columns of absent levels are
-    zero and add nothing to any sum.
-    """
-    i = grey.astype(np.float64)
-    matrix, row, col, count, n_matrices = entries
-    p_i, p_minus, p_plus, sums = _entry_sums(matrix, row, col, count.astype(np.float64),
-                                             int(n_matrices), i, int(n_levels))
-    joint_max, energy, plogp, auto_corr, clust_tend, clust_shade, clust_prom, plog_outer = sums.T
-    k_diff = np.arange(p_minus.shape[1], dtype=np.float64)
-    k_sum = np.arange(p_plus.shape[1], dtype=np.float64)
-    mu = p_i @ i
-    var = ((i - mu[:, None]) ** 2 * p_i).sum(axis=1)
-    diff_avg = p_minus @ k_diff
-    sum_avg = p_plus @ k_sum
-    hxy = -plogp
-    hx = -_plogp(p_i).sum(axis=1)
-    hxy1 = -plog_outer
-    hxy2 = 2.0 * hx  # -Σ_ij p_i p_j log2(p_i p_j) = HX + HY = 2 HX (the marginals sum to 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "cm_joint_max": joint_max,  # GYBY: max p_ij
-            "cm_joint_avg": mu,  # 60VM: Σ_ij i p_ij
-            "cm_joint_var": var,  # UR99: Σ_ij (i - μ)² p_ij
-            "cm_joint_entr": hxy,  # TU9B: -Σ_ij p_ij log2 p_ij
-            "cm_diff_avg": diff_avg,  # TF7R: Σ_k k p_{i-j,k}
-            # D3YU: Σ_k (k - diff_avg)² p_{i-j,k}
-            "cm_diff_var": ((k_diff - diff_avg[:, None]) ** 2 * p_minus).sum(axis=1),
-            "cm_diff_entr": -_plogp(p_minus).sum(axis=1),  # NTRS: -Σ_k p_{i-j,k} log2 p_{i-j,k}
-            "cm_sum_avg": sum_avg,  # ZGXS: Σ_k k p_{i+j,k}
-            # OEEB: Σ_k (k - sum_avg)² p_{i+j,k}
-            "cm_sum_var": ((k_sum - sum_avg[:, None]) ** 2 * p_plus).sum(axis=1),
-            "cm_sum_entr": -_plogp(p_plus).sum(axis=1),  # P6QZ: -Σ_k p_{i+j,k} log2 p_{i+j,k}
-            "cm_energy": energy,  # 8ZQL: Σ_ij p_ij²
-            "cm_contrast": p_minus @ k_diff**2,  # ACUI: Σ_ij (i - j)² p_ij
-            "cm_dissimilarity": diff_avg,  # 8S9J: Σ_ij |i - j| p_ij
-            "cm_inv_diff": p_minus @ (1.0 / (1.0 + k_diff)),  # IB1Z: Σ_k p_{i-j,k} / (1 + k)
-            # NDRX: Σ_k p_{i-j,k} / (1 + k / N_g)
-            "cm_inv_diff_norm": p_minus @ (1.0 / (1.0 + k_diff / n_levels)),
-            "cm_inv_diff_mom": p_minus @ (1.0 / (1.0 + k_diff**2)),  # WF0Z: / (1 + k²)
-            # 1QCO: Σ_k p_{i-j,k} / (1 + (k / N_g)²)
-            "cm_inv_diff_mom_norm": p_minus @ (1.0 / (1.0 + (k_diff / n_levels) ** 2)),
-            "cm_inv_var": p_minus[:, 1:] @ (1.0 / k_diff[1:] ** 2),  # E8JP: Σ_k>0 p_{i-j,k} / k²
-            "cm_corr": (auto_corr - mu**2) / var,  # NI2N: (Σ_ij i j p_ij - μ²) / σ²
-            "cm_auto_corr": auto_corr,  # QWB0: Σ_ij i j p_ij
-            "cm_clust_tend": clust_tend,  # DG8W: Σ (i+j-2μ)² p_ij
-            "cm_clust_shade": clust_shade,  # 7NFM: Σ (i+j-2μ)³ p_ij
-            "cm_clust_prom": clust_prom,  # AE86: Σ (i+j-2μ)⁴ p_ij
-            "cm_info_corr1": (hxy - hxy1) / hx,  # R8DG: (HXY - HXY1) / HX
-            # JN9H: sqrt(1 - exp(-2 (HXY2 - HXY)))
-            "cm_info_corr2": np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - hxy))),
-        }
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _feature_means(matrix, row, col, count, n_matrices, grey, n_levels):
+    """Every GLCM feature (order of :data:`FEATURES`) averaged over K matrices given by
+    sparse entries (see :func:`_entry_sums`); an average leaves out the matrices where the
+    feature is undefined (NaN) and is NaN when none defines it."""
+    p_i, p_minus, p_plus, sums = _entry_sums(matrix, row, col, count, n_matrices, grey,
+                                             n_levels)
+    totals = np.zeros(25)
+    defined = np.zeros(25)
+    values = np.empty(25)
+    for k in range(n_matrices):
+        mu = 0.0
+        for a in range(grey.size):
+            mu += grey[a] * p_i[k, a]
+        var = 0.0
+        for a in range(grey.size):
+            var += (grey[a] - mu) ** 2 * p_i[k, a]
+        diff_avg = diff_var = contrast = inv_diff = inv_diff_norm = inv_diff_mom = 0.0
+        inv_diff_mom_norm = inv_var = 0.0
+        for d in range(p_minus.shape[1]):
+            p = p_minus[k, d]
+            diff_avg += d * p
+            contrast += d * d * p
+            inv_diff += p / (1.0 + d)
+            inv_diff_norm += p / (1.0 + d / n_levels)
+            inv_diff_mom += p / (1.0 + d * d)
+            inv_diff_mom_norm += p / (1.0 + (d / n_levels) ** 2)
+            if d > 0:
+                inv_var += p / (d * d)
+        for d in range(p_minus.shape[1]):
+            diff_var += (d - diff_avg) ** 2 * p_minus[k, d]
+        sum_avg = sum_var = 0.0
+        for t in range(p_plus.shape[1]):
+            sum_avg += t * p_plus[k, t]
+        for t in range(p_plus.shape[1]):
+            sum_var += (t - sum_avg) ** 2 * p_plus[k, t]
+        hxy = -sums[k, 2]
+        hx = -_plogp_sum(p_i[k])
+        hxy1 = -sums[k, 7]
+        hxy2 = 2.0 * hx  # -Σ_ij p_i p_j log2(p_i p_j) = HX + HY = 2 HX (marginals sum to 1)
+        auto_corr = sums[k, 3]
+        values[0] = sums[k, 0]  # GYBY: max p_ij
+        values[1] = mu  # 60VM: Σ_ij i p_ij
+        values[2] = var  # UR99: Σ_ij (i - μ)² p_ij
+        values[3] = hxy  # TU9B: -Σ_ij p_ij log2 p_ij
+        values[4] = diff_avg  # TF7R: Σ_k k p_{i-j,k}
+        values[5] = diff_var  # D3YU: Σ_k (k - diff_avg)² p_{i-j,k}
+        values[6] = -_plogp_sum(p_minus[k])  # NTRS: -Σ_k p_{i-j,k} log2 p_{i-j,k}
+        values[7] = sum_avg  # ZGXS: Σ_k k p_{i+j,k}
+        values[8] = sum_var  # OEEB: Σ_k (k - sum_avg)² p_{i+j,k}
+        values[9] = -_plogp_sum(p_plus[k])  # P6QZ: -Σ_k p_{i+j,k} log2 p_{i+j,k}
+        values[10] = sums[k, 1]  # 8ZQL: Σ_ij p_ij²
+        values[11] = contrast  # ACUI: Σ_ij (i - j)² p_ij
+        values[12] = diff_avg  # 8S9J: Σ_ij |i - j| p_ij
+        values[13] = inv_diff  # IB1Z: Σ_k p_{i-j,k} / (1 + k)
+        values[14] = inv_diff_norm  # NDRX: Σ_k p_{i-j,k} / (1 + k / N_g)
+        values[15] = inv_diff_mom  # WF0Z: Σ_k p_{i-j,k} / (1 + k²)
+        values[16] = inv_diff_mom_norm  # 1QCO: Σ_k p_{i-j,k} / (1 + (k / N_g)²)
+        values[17] = inv_var  # E8JP: Σ_k>0 p_{i-j,k} / k²
+        values[18] = (auto_corr - mu * mu) / var  # NI2N: (Σ_ij i j p_ij - μ²) / σ²
+        values[19] = auto_corr  # QWB0: Σ_ij i j p_ij
+        values[20] = sums[k, 4]  # DG8W: Σ (i+j-2μ)² p_ij
+        values[21] = sums[k, 5]  # 7NFM: Σ (i+j-2μ)³ p_ij
+        values[22] = sums[k, 6]  # AE86: Σ (i+j-2μ)⁴ p_ij
+        values[23] = (hxy - hxy1) / hx  # R8DG: (HXY - HXY1) / HX
+        values[24] = np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - hxy)))  # JN9H
+        for f in range(25):
+            if not np.isnan(values[f]):
+                totals[f] += values[f]
+                defined[f] += 1.0
+    return totals / defined
 
 
 def glcm_features(
@@ -334,14 +353,9 @@ def _mean_features(entries: tuple[np.ndarray, ...], grey: np.ndarray,
     present, renumbered = present_matrices(matrix)  # empty matrices left out
     if present.size == 0:
         return {f.name: float("nan") for f in FEATURES}
-    features = _feature_stack((renumbered, row, col, count, present.size), grey, n_levels)
-    return {name: _mean_defined(values) for name, values in features.items()}
-
-
-def _mean_defined(values: np.ndarray) -> float:
-    """Mean of the non-NaN values, NaN when there is none."""
-    defined = values[~np.isnan(values)]
-    return float(defined.mean()) if defined.size else float("nan")
+    means = _feature_means(renumbered, row, col, count.astype(np.float64), present.size,
+                           grey.astype(np.float64), int(n_levels))
+    return {f.name: float(v) for f, v in zip(FEATURES, means, strict=True)}
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
