@@ -50,11 +50,13 @@ def test_mixed_bank_keeps_the_order(image):
 
 
 @pytest.mark.parametrize("cut", [(False, False), (True, False), (False, True)])
-def test_log_bank_on_a_crop_pads_only_the_image_edges(cut):
-    """A crop that keeps the kernel radius where it cuts the image, and reaches the image's
-    edge elsewhere, gives the whole image's responses inside its box without padding the cuts."""
-    image = np.random.default_rng(5).normal(size=(12, 70, 60)) * 100.0
-    specs = [LoGSpec(sigma_mm=s) for s in (1.0, 2.0, 3.0)]
+def test_filters_of_a_crop_with_edges_equal_the_whole_image_in_the_box(cut):
+    """A crop that keeps the widest margin where it cuts the image, and reaches the image's
+    edge elsewhere, gives the whole image's responses inside its box: LoG banks without
+    padding the cuts, narrower filters on the part of the crop they need."""
+    image = np.random.default_rng(5).normal(size=(16, 70, 60)) * 100.0
+    specs = [LoGSpec(sigma_mm=s) for s in (1.0, 2.0, 3.0)] + [
+        WaveletSpec(wavelet="coif1", bands=b) for b in ("LLH", "HHH")] + [MeanSpec(support=3)]
     margin = np.max([required_margin_voxels(s, SPACING) for s in specs], axis=0)
     crop, edges, box = [], [], []
     for axis, (n, m) in enumerate(zip(image.shape, margin, strict=True)):
@@ -65,6 +67,7 @@ def test_log_bank_on_a_crop_pads_only_the_image_edges(cut):
         crop.append(slice(0 if at_start else b.start - m, image.shape[axis] if at_end
                           else b.stop + m))
         edges.append((at_start, at_end))
+    assert all(0 <= c.start and c.stop <= n for c, n in zip(crop, image.shape, strict=True))
     inner = tuple(slice(b.start - c.start, b.stop - c.start) for b, c in zip(box, crop, strict=True))
     whole = apply_filters(image, SPACING, specs)
     cropped = apply_filters(image[tuple(crop)], SPACING, specs, edges=edges)

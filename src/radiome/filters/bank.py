@@ -9,14 +9,15 @@ passes instead of 24). Every other filter is applied on its own by :func:`apply_
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pywt
 from scipy import fft as sfft
 
-from radiome.filters.apply import apply_filter
+from radiome.filters.apply import apply_filter, required_margin_voxels
 from radiome.filters.convolution import convolve_taps, fft_filter, filtered_axes, pad
 from radiome.filters.log import _sigma_voxels, log_margin, log_transfer
 from radiome.filters.spec import LoGSpec, WaveletSpec
@@ -38,40 +39,70 @@ def apply_filters(
 
     ``edges`` (per axis, before and after) says which sides of ``array`` are the image's own
     edges (default: all). A side that is not is a cut through a larger image, and the
-    responses are only asked for at least a kernel radius inside it: LoG banks do not pad
-    there, and their responses within a kernel radius of that side are not defined.
+    responses are asked for only at least M voxels inside it, M the largest margin
+    (:func:`required_margin_voxels`) of ``specs``: there each filter works on the part of
+    the array that it needs (its own margin around that region, so a narrow filter next to
+    a wide one filters fewer voxels) and LoG banks do not pad. The responses are zero where
+    they were not computed and undefined within M voxels of a cut.
     """
+    voxel = tuple(float(s) for s in spacing)
+    image = np.ascontiguousarray(array, dtype=np.float64)
+    sides = tuple(edges) if edges is not None else ((True, True),) * 3
+    margins = [required_margin_voxels(spec, voxel) for spec in specs]
+    widest = None if not specs or None in margins else np.max(margins, axis=0)
     responses: list[np.ndarray | None] = [None] * len(specs)
+    for group, run in _jobs(specs, voxel, sides):
+        region = [slice(None)] * 3
+        if widest is not None:
+            own = np.max([margins[i] for i in group], axis=0)
+            for axis, (before, after) in enumerate(sides):
+                trim = int(widest[axis] - own[axis])
+                region[axis] = slice(0 if before else trim,
+                                     image.shape[axis] - (0 if after else trim))
+        part = tuple(region)
+        for index, response in zip(group, run(image[part]), strict=True):
+            if response.shape == image.shape:
+                responses[index] = response
+            else:
+                responses[index] = np.zeros(image.shape, dtype=response.dtype)
+                responses[index][part] = response
+    return responses  # type: ignore[return-value]
+
+
+def _jobs(specs: Sequence[Any], spacing: tuple[float, ...],
+          edges: Sequence[tuple[bool, bool]]) -> list[tuple[list[int], Callable]]:
+    """The filters grouped into jobs: (indices into ``specs``, image -> their responses).
+
+    LoG scales of the same dimensions and boundary share one FFT, plain wavelet sub-bands of
+    one filter bank their passes; every other filter is a job of its own.
+    """
     logs: dict[tuple, list[int]] = defaultdict(list)
     wavelets: dict[tuple, list[int]] = defaultdict(list)
+    jobs: list[tuple[list[int], Callable]] = []
     for index, spec in enumerate(specs):
         if isinstance(spec, LoGSpec):
             logs[(spec.dimensions, spec.boundary)].append(index)
         elif isinstance(spec, WaveletSpec) and not (spec.rotation_invariance or spec.decimated):
             wavelets[(spec.wavelet, spec.level, spec.dimensions, spec.boundary)].append(index)
         else:
-            responses[index] = apply_filter(array, spacing, spec)
+            jobs.append(([index], partial(_single, spacing=spacing, spec=spec)))
     for group in [*logs.values(), *wavelets.values()]:
+        members = [specs[i] for i in group]
         if len(group) == 1:
-            responses[group[0]] = apply_filter(array, spacing, specs[group[0]])
-    image = np.ascontiguousarray(array, dtype=np.float64)
-    voxel = tuple(float(s) for s in spacing)
-    sides = tuple(edges) if edges is not None else ((True, True),) * 3
-    for group in logs.values():
-        if len(group) > 1:
-            for index, response in zip(
-                    group, _log_bank(image, voxel, [specs[i] for i in group], sides),
-                    strict=True):
-                responses[index] = response
-    for group in wavelets.values():
-        if len(group) > 1:
-            for index, response in zip(group, _wavelet_bank(image, [specs[i] for i in group]),
-                                       strict=True):
-                responses[index] = response
-    return responses  # type: ignore[return-value]
+            run = partial(_single, spacing=spacing, spec=members[0])
+        elif isinstance(members[0], LoGSpec):
+            run = partial(_log_bank, spacing=spacing, specs=members, edges=edges)
+        else:
+            run = partial(_wavelet_bank, specs=members)
+        jobs.append((group, run))
+    return jobs
 
 
-def _log_bank(image: np.ndarray, spacing: tuple[float, ...], specs: Sequence[LoGSpec],
+def _single(image: np.ndarray, *, spacing: tuple[float, ...], spec: Any) -> list[np.ndarray]:
+    return [apply_filter(image, spacing, spec)]
+
+
+def _log_bank(image: np.ndarray, *, spacing: tuple[float, ...], specs: Sequence[LoGSpec],
               edges: Sequence[tuple[bool, bool]]) -> list[np.ndarray]:
     """LoG responses of several scales (same dimensions and boundary) through one FFT.
 
@@ -98,7 +129,7 @@ def _log_bank(image: np.ndarray, spacing: tuple[float, ...], specs: Sequence[LoG
     return [np.array(response) for response in fft_filter(padded, axes, transfers, crop)]
 
 
-def _wavelet_bank(image: np.ndarray, specs: Sequence[WaveletSpec]) -> list[np.ndarray]:
+def _wavelet_bank(image: np.ndarray, *, specs: Sequence[WaveletSpec]) -> list[np.ndarray]:
     """Sub-bands of one wavelet filter bank, passes shared along a tree of band prefixes."""
     first = specs[0]
     bank = pywt.Wavelet(first.wavelet)
