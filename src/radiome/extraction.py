@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -93,15 +94,17 @@ def _rows(
 
 def _family_rows(family: FamilyDef, roi: RoiData, spec: Spec, excluded: set[str],
                  ids: tuple[str, str, str], spec_hash: str) -> list[tuple]:
-    defs = family.by_name()
-    rows = []
-    for (name, aggregation), value in family.compute(roi, spec).items():
-        if name in excluded:
-            continue
-        feature = defs[name]
-        rows.append((*ids, family.name, name, feature.ibsi, aggregation, float(value),
-                     unit_of(feature, roi.unit), spec_hash))
-    return rows
+    meta = _feature_meta(family.name, roi.unit)
+    return [(*ids, family.name, name, meta[name][0], aggregation, float(value), meta[name][1],
+             spec_hash)
+            for (name, aggregation), value in family.compute(roi, spec).items()
+            if name not in excluded]
+
+
+@functools.lru_cache(maxsize=256)
+def _feature_meta(family: str, intensity_unit: str) -> dict[str, tuple[str, str]]:
+    """{feature name: (IBSI code, unit)} of a family's features for images in a unit."""
+    return {f.name: (f.ibsi, unit_of(f, intensity_unit)) for f in FAMILIES[family].features}
 
 
 def extract(

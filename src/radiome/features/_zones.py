@@ -18,6 +18,7 @@ positive integer j (zone size, zone distance, dependence count). It is kept spar
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
@@ -100,6 +101,12 @@ def neighbour_offsets(distance: int, planar: bool, *, backward: bool = False) ->
     ``backward`` keeps the offsets that precede the centre in C order (half the neighbourhood),
     as a one-pass zone labelling needs.
     """
+    return _offsets(distance, planar, backward).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets(distance: int, planar: bool, backward: bool) -> np.ndarray:
+    """The offsets of :func:`neighbour_offsets`, computed once per argument set."""
     dz = 0 if planar else distance
     grid = np.mgrid[-dz:dz + 1, -distance:distance + 1, -distance:distance + 1]
     offsets = grid.reshape(3, -1).T

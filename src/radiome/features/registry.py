@@ -7,7 +7,7 @@ IBSI order and :data:`REGISTRY` maps every feature name to its definition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,10 +52,6 @@ class FamilyDef:
     texture: bool = False
     uses_filters: bool = True
     surroundings: bool = False
-
-    def by_name(self) -> Mapping[str, FeatureDef]:
-        """The family's features keyed by name."""
-        return {f.name: f for f in self.features}
 
 
 def unit_of(feature: FeatureDef, intensity_unit: str) -> str:
