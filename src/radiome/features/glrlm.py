@@ -74,33 +74,30 @@ _GENERIC = {
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_keys_kernel(levels, mask, offsets, slice_wise, n_levels, n_lengths, out):
-    """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``."""
-    nz, ny, nx = levels.shape
+def _run_keys_kernel(voxels, mask, levels, steps, slice_of, n_levels, n_lengths, out):
+    """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``.
+
+    ``mask`` and ``levels`` are flat, padded by one voxel outside the mask on every side so
+    that no walk leaves the array; ``voxels`` are the flat indices of the mask voxels,
+    ``steps`` the flat offset of each direction, ``slice_of`` the matrix slice of each voxel.
+    """
+    n_dirs = steps.size
     n = 0
-    for z in range(nz):
-        s = z if slice_wise else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                g = levels[z, y, x]
-                for k in range(offsets.shape[0]):
-                    dz, dy, dx = offsets[k, 0], offsets[k, 1], offsets[k, 2]
-                    zz, yy, xx = z - dz, y - dy, x - dx
-                    if (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
-                            and levels[zz, yy, xx] == g):
-                        continue
-                    length = 1
-                    zz, yy, xx = z + dz, y + dy, x + dx
-                    while (0 <= zz < nz and 0 <= yy < ny and 0 <= xx < nx and mask[zz, yy, xx]
-                           and levels[zz, yy, xx] == g):
-                        length += 1
-                        zz += dz
-                        yy += dy
-                        xx += dx
-                    out[n] = ((s * offsets.shape[0] + k) * n_levels + g - 1) * n_lengths + length - 1
-                    n += 1
+    for v in range(voxels.size):
+        start = voxels[v]
+        g = levels[start]
+        base = slice_of[v] * n_dirs
+        for k in range(n_dirs):
+            step = steps[k]
+            if mask[start - step] and levels[start - step] == g:
+                continue  # not the first voxel of its run
+            length = 1
+            at = start + step
+            while mask[at] and levels[at] == g:
+                length += 1
+                at += step
+            out[n] = ((base + k) * n_levels + g - 1) * n_lengths + length - 1
+            n += 1
     return n
 
 
@@ -109,8 +106,14 @@ def _run_keys(levels: np.ndarray, mask: np.ndarray, n_levels: int,
     """Flat keys of every run (see :func:`_run_keys_kernel`) and the stack shape (S, D, N_g, N_r)."""
     offsets = direction_vectors(planar)
     n_lengths = max(levels.shape)
-    keys = np.empty(offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
-    used = _run_keys_kernel(levels, mask, offsets, planar, n_levels, n_lengths, keys)
+    padded = np.pad(mask, 1)
+    _, ny, nx = padded.shape
+    steps = np.ascontiguousarray(offsets @ np.array([ny * nx, nx, 1], dtype=np.int64))
+    voxels = np.flatnonzero(padded)
+    slice_of = voxels // (ny * nx) - 1 if planar else np.zeros(voxels.size, dtype=np.int64)
+    keys = np.empty(offsets.shape[0] * voxels.size, dtype=np.int64)
+    used = _run_keys_kernel(voxels, padded.reshape(-1), np.pad(levels, 1).reshape(-1), steps,
+                            slice_of, n_levels, n_lengths, keys)
     n_slices = levels.shape[0] if planar else 1
     return keys[:used], (n_slices, offsets.shape[0], n_levels, n_lengths)
 
