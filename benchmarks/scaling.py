@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench_config import BENCH_DIR, BENCHMARKS, REPO, TOOLS
+from worker import current_rss, peak_rss
 
 __all__ = ["fit_exponent", "run_scaling"]
 
@@ -63,11 +62,6 @@ def _load(n: int):
             Mask(array=np.load(mask_file), grid=grid, roi="sphere", source=str(mask_file)))
 
 
-def _rss() -> int:
-    with open("/proc/self/statm", encoding="ascii") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def _child(n: int, spec_path: str, repeats: int) -> dict:
     """Measure one size in this (fresh) process."""
     import numpy as np
@@ -77,7 +71,7 @@ def _child(n: int, spec_path: str, repeats: int) -> dict:
     spec = radiome.load_spec(spec_path)
     radiome.extract(*_load(_WARMUP_VOXELS), spec=spec)
     volume, mask = _load(n)
-    rss_loaded = _rss()
+    rss_loaded = current_rss()
     with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
         fh.write("5")  # the peak RSS restarts from here: warm-up and loading are left out
     times = []
@@ -85,7 +79,7 @@ def _child(n: int, spec_path: str, repeats: int) -> dict:
         started = time.perf_counter()
         radiome.extract(volume, mask, spec=spec)
         times.append(time.perf_counter() - started)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     where = np.argwhere(mask.array)
     bbox = int(np.prod(where.max(axis=0) - where.min(axis=0) + 1))
     return {"n_target": n, "n_voxels": len(where), "bbox_voxels": bbox,

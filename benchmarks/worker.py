@@ -38,15 +38,27 @@ import traceback
 __all__ = ["main"]
 
 
-def _current_rss() -> int:
+def current_rss() -> int:
     """Resident memory of this process now, bytes (Linux /proc)."""
     with open("/proc/self/statm", encoding="ascii") as fh:
         pages = int(fh.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _peak_rss() -> int:
-    """Peak resident memory of this process so far, bytes (ru_maxrss is in KiB on Linux)."""
+def peak_rss() -> int:
+    """Peak resident memory of this process so far, bytes: VmHWM of /proc/self/status.
+
+    Not ``ru_maxrss``: Linux keeps that across fork and exec, so a worker started by a large
+    coordinator would report at least the coordinator's peak. VmHWM belongs to this process's
+    own memory and restarts from the current RSS after ``5 > /proc/self/clear_refs``.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -59,7 +71,7 @@ def _handle(adapter, request: dict) -> dict:
             started = time.perf_counter()
             adapter.load(request["case"])
             times.append(time.perf_counter() - started)
-        return {"first_read_s": times[0], "read_s": times[1], "rss": _current_rss()}
+        return {"first_read_s": times[0], "read_s": times[1], "rss": current_rss()}
     if cmd == "prepare":
         adapter.prepare(request["mode"], request.get("match_pyradiomics_bins", False))
         return {}
@@ -70,15 +82,15 @@ def _handle(adapter, request: dict) -> dict:
     if cmd == "values":
         return {"values": adapter.values()}
     if cmd == "rss":
-        return {"peak_rss": _peak_rss(), "rss": _current_rss()}
+        return {"peak_rss": peak_rss(), "rss": current_rss()}
     if cmd == "reset_peak":
-        before = _peak_rss()
+        before = peak_rss()
         try:
             with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
                 fh.write("5")  # Linux >= 4.0: the peak RSS starts again from the current RSS
         except OSError:
-            return {"peak_before": before, "rss": _current_rss(), "reset": False}
-        return {"peak_before": before, "rss": _current_rss(), "reset": True}
+            return {"peak_before": before, "rss": current_rss(), "reset": False}
+        return {"peak_before": before, "rss": current_rss(), "reset": True}
     msg = f"unknown command {cmd!r}"
     raise ValueError(msg)
 
