@@ -52,8 +52,9 @@ def _header(results: dict) -> list[str]:
         "PyRadiomics: `execute()` on SimpleITK images; MIRP: `extract_features()` on in-memory "
         "arrays with their geometry). Reading files, interpreter start-up and imports are in "
         "[their own table](#overheads). Ratio = other tool's median / radiome's median. Peak "
-        "RSS is each worker process's peak resident memory (VmHWM; `ru_maxrss` would include the coordinator's, which Linux keeps across fork and exec) during the timed "
-        "runs of that case and mode (tracking restarted after the warm-up through "
+        "RSS is each worker process's peak resident memory (VmHWM; `ru_maxrss` would include "
+        "the coordinator's, which Linux keeps across fork and exec) during the timed runs of "
+        "that case and mode (tracking restarted after the warm-up through "
         "`/proc/self/clear_refs`), imports and the images in memory included; working memory "
         "is that peak minus the RSS just before the timed runs. The process's peak including "
         "the warm-up (JIT compilation) is in the overheads table.",

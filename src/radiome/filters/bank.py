@@ -48,8 +48,10 @@ def apply_filters(
     voxel = tuple(float(s) for s in spacing)
     image = np.ascontiguousarray(array, dtype=np.float64)
     sides = tuple(edges) if edges is not None else ((True, True),) * 3
-    margins = [required_margin_voxels(spec, voxel) for spec in specs]
-    widest = None if not specs or None in margins else np.max(margins, axis=0)
+    widest = None
+    if any(not (before and after) for before, after in sides):  # a crop: trim to each job's need
+        margins = [required_margin_voxels(spec, voxel) for spec in specs]
+        widest = None if not specs or None in margins else np.max(margins, axis=0)
     responses: list[np.ndarray | None] = [None] * len(specs)
     for group, run in _jobs(specs, voxel, sides):
         region = [slice(None)] * 3
