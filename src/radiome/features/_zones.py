@@ -30,6 +30,7 @@ from radiome.errors import FeatureError
 __all__ = [
     "DIMENSIONS",
     "CountMatrix",
+    "batch_means",
     "Zones",
     "by_dimension",
     "check_inputs",
@@ -336,6 +337,13 @@ def count_features(m: CountMatrix, n_voxels: int) -> dict[str, float]:
     return {name: float(values[0]) for name, values in batch.items()}
 
 
+def batch_means(batch: dict[str, np.ndarray], names: dict[str, str]) -> dict[str, float]:
+    """``{name: mean of batch[generic]}`` over the matrices of :func:`count_features_batch`,
+    for ``names`` mapping each family feature name to its generic name."""
+    means = np.array([batch[key] for key in names.values()]).mean(axis=1)
+    return dict(zip(names, means.tolist(), strict=True))
+
+
 def mean_over_slices(per_slice: list[dict[str, float]]) -> dict[str, float]:
     """Feature-wise mean of per-slice feature values (2D aggregation, 8QNN)."""
     return {name: float(np.mean([f[name] for f in per_slice])) for name in per_slice[0]}
@@ -367,6 +375,6 @@ def slice_count_features(
         batch = count_features_batch(
             cells.level // width, CountMatrix(cells.level % width, cells.column, cells.count),
             voxels_per_slice[occupied], occupied.size)
-        return {name: float(np.mean(batch[key])) for name, key in names.items()}
+        return batch_means(batch, names)
     generic = count_features(count_matrix(level, column, count), int(voxels_per_slice.sum()))
     return {name: generic[key] for name, key in names.items()}

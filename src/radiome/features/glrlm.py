@@ -23,7 +23,7 @@ from radiome.features._directions import (
     merged_entries,
     present_matrices,
 )
-from radiome.features._zones import CountMatrix, count_features_batch
+from radiome.features._zones import CountMatrix, batch_means, count_features_batch
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
@@ -74,10 +74,10 @@ _GENERIC = {
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_keys_kernel(voxels, mask, levels, steps, slice_of, n_levels, n_lengths, out):
+def _run_keys_kernel(voxels, levels, steps, slice_of, n_levels, n_lengths, out):
     """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``.
 
-    ``mask`` and ``levels`` are flat, padded by one voxel outside the mask on every side so
+    ``levels`` is flat, 0 outside the mask and padded by one such voxel on every side so
     that no walk leaves the array; ``voxels`` are the flat indices of the mask voxels,
     ``steps`` the flat offset of each direction, ``slice_of`` the matrix slice of each voxel.
     """
@@ -89,11 +89,11 @@ def _run_keys_kernel(voxels, mask, levels, steps, slice_of, n_levels, n_lengths,
         base = slice_of[v] * n_dirs
         for k in range(n_dirs):
             step = steps[k]
-            if mask[start - step] and levels[start - step] == g:
+            if levels[start - step] == g:
                 continue  # not the first voxel of its run
             length = 1
             at = start + step
-            while mask[at] and levels[at] == g:
+            while levels[at] == g:
                 length += 1
                 at += step
             out[n] = ((base + k) * n_levels + g - 1) * n_lengths + length - 1
@@ -106,14 +106,15 @@ def _run_keys(levels: np.ndarray, mask: np.ndarray, n_levels: int,
     """Flat keys of every run (see :func:`_run_keys_kernel`) and the stack shape (S, D, N_g, N_r)."""
     offsets = direction_vectors(planar)
     n_lengths = max(levels.shape)
-    padded = np.pad(mask, 1)
+    padded = np.zeros(tuple(n + 2 for n in levels.shape), dtype=np.int64)
+    np.multiply(levels, mask, out=padded[1:-1, 1:-1, 1:-1])  # levels >= 1 in the mask, 0 out
     _, ny, nx = padded.shape
     steps = np.ascontiguousarray(offsets @ np.array([ny * nx, nx, 1], dtype=np.int64))
-    voxels = np.flatnonzero(padded)
+    flat = padded.reshape(-1)
+    voxels = np.flatnonzero(flat)
     slice_of = voxels // (ny * nx) - 1 if planar else np.zeros(voxels.size, dtype=np.int64)
     keys = np.empty(offsets.shape[0] * voxels.size, dtype=np.int64)
-    used = _run_keys_kernel(voxels, padded.reshape(-1), np.pad(levels, 1).reshape(-1), steps,
-                            slice_of, n_levels, n_lengths, keys)
+    used = _run_keys_kernel(voxels, flat, steps, slice_of, n_levels, n_lengths, keys)
     n_slices = levels.shape[0] if planar else 1
     return keys[:used], (n_slices, offsets.shape[0], n_levels, n_lengths)
 
@@ -238,7 +239,7 @@ def _mean_features(stack: np.ndarray | SparseStack, aggregation: str, mask: np.n
     cells = CountMatrix(grey[level], length + 1, counts)
     batch = count_features_batch(matrix, cells, merged(n_voxels, aggregation)[present],
                                  present.size)
-    return {name: float(np.mean(batch[key])) for name, key in _GENERIC.items()}
+    return batch_means(batch, _GENERIC)
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
