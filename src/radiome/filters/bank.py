@@ -54,26 +54,32 @@ def apply_filters(
         widest = None if not specs or None in margins else np.max(margins, axis=0)
     responses: list[np.ndarray | None] = [None] * len(specs)
     for group, run in _jobs(specs, voxel, sides):
-        region = [slice(None)] * 3
+        part = needed = tuple(slice(0, n) for n in image.shape)
         if widest is not None:
             own = np.max([margins[i] for i in group], axis=0)
-            for axis, (before, after) in enumerate(sides):
-                trim = int(widest[axis] - own[axis])
-                region[axis] = slice(0 if before else trim,
-                                     image.shape[axis] - (0 if after else trim))
-        part = tuple(region)
-        for index, response in zip(group, run(image[part]), strict=True):
+            part = tuple(slice(0 if before else int(widest[a] - own[a]),
+                               n - (0 if after else int(widest[a] - own[a])))
+                         for a, (n, (before, after)) in enumerate(zip(image.shape, sides)))
+            needed = tuple(slice(0 if before else int(own[a]),
+                                 p.stop - p.start - (0 if after else int(own[a])))
+                           for a, (p, (before, after)) in enumerate(zip(part, sides)))
+        region = tuple(slice(p.start + n.start, p.start + n.stop)
+                       for p, n in zip(part, needed, strict=True))
+        for index, response in zip(group, run(image[part], needed), strict=True):
             if response.shape == image.shape:
                 responses[index] = response
             else:
                 responses[index] = np.zeros(image.shape, dtype=response.dtype)
-                responses[index][part] = response
+                responses[index][region] = response
     return responses  # type: ignore[return-value]
 
 
 def _jobs(specs: Sequence[Any], spacing: tuple[float, ...],
           edges: Sequence[tuple[bool, bool]]) -> list[tuple[list[int], Callable]]:
-    """The filters grouped into jobs: (indices into ``specs``, image -> their responses).
+    """The filters grouped into jobs: (indices into ``specs``, run).
+
+    ``run(image, needed)`` returns the responses of the job's filters inside ``needed`` (a
+    slice per axis of ``image``), the only part of them that is asked for.
 
     LoG scales of the same dimensions and boundary share one FFT, plain wavelet sub-bands of
     one filter bank their passes; every other filter is a job of its own.
@@ -100,12 +106,13 @@ def _jobs(specs: Sequence[Any], spacing: tuple[float, ...],
     return jobs
 
 
-def _single(image: np.ndarray, *, spacing: tuple[float, ...], spec: Any) -> list[np.ndarray]:
-    return [apply_filter(image, spacing, spec)]
+def _single(image: np.ndarray, needed: tuple[slice, ...], *, spacing: tuple[float, ...],
+            spec: Any) -> list[np.ndarray]:
+    return [apply_filter(image, spacing, spec)[needed]]
 
 
-def _log_bank(image: np.ndarray, *, spacing: tuple[float, ...], specs: Sequence[LoGSpec],
-              edges: Sequence[tuple[bool, bool]]) -> list[np.ndarray]:
+def _log_bank(image: np.ndarray, needed: tuple[slice, ...], *, spacing: tuple[float, ...],
+              specs: Sequence[LoGSpec], edges: Sequence[tuple[bool, bool]]) -> list[np.ndarray]:
     """LoG responses of several scales (same dimensions and boundary) through one FFT.
 
     Each filtered axis is padded as the boundary condition asks by the largest kernel radius
@@ -115,13 +122,13 @@ def _log_bank(image: np.ndarray, *, spacing: tuple[float, ...], specs: Sequence[
     axes = list(filtered_axes(specs[0].dimensions))
     radius = np.max([log_margin(s, spacing) for s in specs], axis=0)
     widths = [(0, 0)] * 3
-    crop = [slice(None)] * 3
+    crop = list(needed)
     for a in axes:
         r, n = int(radius[a]), image.shape[a]
         before = r if edges[a][0] else 0
         after = r if edges[a][1] else 0
         widths[a] = (before, sfft.next_fast_len(n + before + after, real=True) - n - before)
-        crop[a] = slice(before, before + n)
+        crop[a] = slice(before + needed[a].start, before + needed[a].stop)
     padded = pad(image, widths, specs[0].boundary)
 
     def transfers(fft_shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -131,8 +138,12 @@ def _log_bank(image: np.ndarray, *, spacing: tuple[float, ...], specs: Sequence[
     return [np.array(response) for response in fft_filter(padded, axes, transfers, crop)]
 
 
-def _wavelet_bank(image: np.ndarray, *, specs: Sequence[WaveletSpec]) -> list[np.ndarray]:
-    """Sub-bands of one wavelet filter bank, passes shared along a tree of band prefixes."""
+def _wavelet_bank(image: np.ndarray, needed: tuple[slice, ...], *,
+                  specs: Sequence[WaveletSpec]) -> list[np.ndarray]:
+    """Sub-bands of one wavelet filter bank, passes shared along a tree of band prefixes.
+
+    The last pass along each axis computes the ``needed`` positions of that axis only.
+    """
     first = specs[0]
     bank = pywt.Wavelet(first.wavelet)
     axes = filtered_axes(first.dimensions)
@@ -147,9 +158,14 @@ def _wavelet_bank(image: np.ndarray, *, specs: Sequence[WaveletSpec]) -> list[np
     def filtered(prefix: tuple[str, ...]) -> np.ndarray:
         if prefix not in partial:
             out = filtered(prefix[:-1])
-            for taps in _chain(bank, prefix[-1], first.level):
-                out = convolve_taps(out, taps, order[len(prefix) - 1], first.boundary)
+            axis = order[len(prefix) - 1]
+            chain = _chain(bank, prefix[-1], first.level)
+            for step, taps in enumerate(chain, start=1):
+                trim = (0, 0) if step < len(chain) else (
+                    needed[axis].start, image.shape[axis] - needed[axis].stop)
+                out = convolve_taps(out, taps, axis, first.boundary, trim)
             partial[prefix] = out
         return partial[prefix]
 
-    return [np.array(filtered(tuple(letters[a][s.bands] for a in order))) for s in specs]
+    unfiltered = tuple(slice(None) if a in axes else needed[a] for a in range(image.ndim))
+    return [filtered(tuple(letters[a][s.bands] for a in order))[unfiltered] for s in specs]

@@ -111,7 +111,8 @@ def pad(array: np.ndarray, widths: Sequence[tuple[int, int]], boundary: Boundary
     return np.pad(array, [(int(w[0]), int(w[1])) for w in widths], mode=_NUMPY_MODES[boundary])
 
 
-def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary) -> np.ndarray:
+def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary,
+                  trim: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Return the convolution of ``array`` with the 1D filter ``taps`` along ``axis``.
 
     Parameters
@@ -124,11 +125,13 @@ def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary) 
         Array axis to filter.
     boundary : {"zero", "nearest", "periodic", "mirror"}
         Boundary condition beyond the image.
+    trim : (int, int)
+        Output positions left out at the start and the end of ``axis`` (not computed).
 
     Returns
     -------
     ndarray of float64
-        Same shape as ``array``.
+        The shape of ``array``, less ``trim`` along ``axis``.
 
     Notes
     -----
@@ -146,10 +149,12 @@ def convolve_taps(array: np.ndarray, taps: Taps, axis: int, boundary: Boundary) 
     source = pad(np.arange(1, n + 1, dtype=np.int64), [(before, after)], boundary) - 1
     lines = image.reshape(int(np.prod(image.shape[:axis])), n,
                           int(np.prod(image.shape[axis + 1:])))
-    out = np.empty_like(lines)
+    shape = list(image.shape)
+    shape[axis] = n - trim[0] - trim[1]
+    out = np.empty((lines.shape[0], shape[axis], lines.shape[2]))
     _convolve_lines(lines, np.asarray(taps.weights, dtype=np.float64), before - offsets,
-                    source, out)
-    return out.reshape(image.shape)
+                    np.ascontiguousarray(source[trim[0]:]), out)
+    return out.reshape(shape)
 
 
 def right_angle_rotations(n_axes: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -387,7 +392,7 @@ def _merged_last_pass(array: np.ndarray, items: list[tuple[tuple[Chain, ...], fl
 @numba.njit(cache=True, nogil=True)
 def _convolve_lines(lines, weights, shifts, source, out):
     """out[a, i, b] = sum_m weights[m] * lines[a, source[i + shifts[m]], b] (source -1: zero)."""
-    n_outer, n, n_inner = lines.shape
+    n_outer, n, n_inner = out.shape
     n_taps = weights.size
     if n_inner == 1:
         for a in range(n_outer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,13 +90,14 @@ def log_transfer(shape: Sequence[int], sigma: Sequence[float], truncate: float) 
             # Symmetric kernels: the DFT sum_m w_m exp(-i f o_m) is real, sum_m w_m cos(f o_m).
             response = np.cos(np.outer(frequencies, taps.offsets)) @ np.asarray(taps.weights)
             out.append(response.reshape(expand))
-    total = np.zeros(())
-    for a in range(len(shape)):
-        term = second[a]
-        for b in range(len(shape)):
-            if b != a:
-                term = term * smooth[b]
-        total = total + term
+    # Over all axes but the last first (small arrays), then one product and sum at full size.
+    head_smooth = np.ones(())
+    head_second = np.zeros(())
+    for a in range(last):
+        head_second = head_second * smooth[a] + head_smooth * second[a]
+        head_smooth = head_smooth * smooth[a]
+    total = head_second * smooth[last]
+    total += head_smooth * second[last]
     return total
 
 
@@ -106,8 +108,12 @@ def log_margin(spec: LoGSpec, spacing: tuple[float, float, float]) -> tuple[int,
     return (radius[0], radius[1], radius[2])
 
 
+@functools.lru_cache(maxsize=128)
 def _gaussian_taps(sigma: float, order: int, truncate: float) -> Taps:
-    """scipy's Gaussian (derivative) kernel of ``order``, read off its impulse response."""
+    """scipy's Gaussian (derivative) kernel of ``order``, read off its impulse response.
+
+    Computed once per argument set (a cohort on one grid asks for the same few).
+    """
     radius = int(truncate * sigma + 0.5)
     impulse = np.zeros(2 * radius + 1)
     impulse[radius] = 1.0
