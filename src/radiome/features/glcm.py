@@ -101,8 +101,8 @@ def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
 
     Entry e holds ``count[e]`` pairs at (``row[e]``, ``col[e]``) of matrix ``matrix[e]``
     (0..K-1, every matrix symmetric and not empty) over the G grey levels ``grey`` (float,
-    1..N_g). Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j} (K, 2 N_g + 1) and (K, 8) sums:
-    max p, Σ p², Σ p log2 p, Σ i j p, Σ (i+j-2μ)^2 p, ^3 p, ^4 p and Σ p log2(p_i p_j).
+    1..N_g). Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j} (K, 2 N_g + 1) and (K, 7) sums:
+    max p, Σ p², Σ p log2 p, Σ i j p, Σ (i+j-2μ)^2 p, ^3 p and ^4 p.
     """
     g = grey.size
     totals = np.zeros(n_matrices)
@@ -117,7 +117,7 @@ def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
             mu[k] += grey[a] * p_i[k, a]
     p_minus = np.zeros((n_matrices, n_levels))
     p_plus = np.zeros((n_matrices, 2 * n_levels + 1))
-    sums = np.zeros((n_matrices, 8))
+    sums = np.zeros((n_matrices, 7))
     for e in range(matrix.size):
         k, a, b = matrix[e], row[e], col[e]
         p = count[e] / totals[k]
@@ -131,7 +131,6 @@ def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
         sums[k, 4] += centred2 * p
         sums[k, 5] += centred2 * centred * p
         sums[k, 6] += centred2 * centred2 * p
-        sums[k, 7] += p * np.log2(p_i[k, a] * p_i[k, b])
         p_minus[k, int(abs(gi - gj))] += p
         p_plus[k, int(gi + gj)] += p
     return p_i, p_minus, p_plus, sums
@@ -231,8 +230,9 @@ def _feature_means(matrix, row, col, count, n_matrices, grey, n_levels):
             sum_var += (t - sum_avg) ** 2 * p_plus[k, t]
         hxy = -sums[k, 2]
         hx = -_plogp_sum(p_i[k])
-        hxy1 = -sums[k, 7]
-        hxy2 = 2.0 * hx  # -Σ_ij p_i p_j log2(p_i p_j) = HX + HY = 2 HX (marginals sum to 1)
+        # HXY1 = -Σ_ij p_ij log2(p_i p_j) = HX + HY (Σ_j p_ij = p_i) and HXY2 =
+        # -Σ_ij p_i p_j log2(p_i p_j) = HX + HY (marginals sum to 1); HY = HX (symmetric).
+        hxy1 = hxy2 = 2.0 * hx
         auto_corr = sums[k, 3]
         values[0] = sums[k, 0]  # GYBY: max p_ij
         values[1] = mu  # 60VM: Σ_ij i p_ij
