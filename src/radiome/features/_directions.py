@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numba
 import numpy as np
 
 from radiome.errors import FeatureError
@@ -146,12 +147,10 @@ def merged_entries(stack: np.ndarray | SparseStack,
     aggregation averages (see :func:`merged`), from a dense or sparse stack."""
     axes = MERGED_AXES[aggregation]
     if isinstance(stack, np.ndarray):
-        matrices = merged(stack, aggregation)
-        flat = matrices.reshape(-1)
-        combined = np.flatnonzero(flat)
-        counts = flat[combined]
+        matrices = np.ascontiguousarray(merged(stack, aggregation))
         n_matrices, n_rows, n_cols = matrices.shape
-    elif not axes:  # nothing merged: the stack's own sorted unique keys
+        return (*_dense_entries(matrices), n_matrices)
+    if not axes:  # nothing merged: the stack's own sorted unique keys
         combined, counts = stack.keys, stack.counts
         n_slices, n_dirs, n_rows, n_cols = stack.shape
         n_matrices = n_slices * n_dirs
@@ -170,6 +169,30 @@ def merged_entries(stack: np.ndarray | SparseStack,
     cell, col = np.divmod(combined, n_cols)
     matrix, row = np.divmod(cell, n_rows)
     return matrix, row, col, counts, n_matrices
+
+
+@numba.njit(cache=True, nogil=True)
+def _dense_entries(matrices):
+    """(matrix, row, col, count) of the non-zero cells of a (K, R, C) array, in C order."""
+    n_matrices, n_rows, n_cols = matrices.shape
+    flat = matrices.ravel()
+    n = 0
+    for v in range(flat.size):
+        if flat[v] != 0:
+            n += 1
+    matrix = np.empty(n, dtype=np.int64)
+    row = np.empty(n, dtype=np.int64)
+    col = np.empty(n, dtype=np.int64)
+    count = np.empty(n, dtype=flat.dtype)
+    n = 0
+    for v in range(flat.size):
+        if flat[v] != 0:
+            matrix[n] = v // (n_rows * n_cols)
+            row[n] = (v // n_cols) % n_rows
+            col[n] = v % n_cols
+            count[n] = flat[v]
+            n += 1
+    return matrix, row, col, count
 
 
 def present_matrices(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
