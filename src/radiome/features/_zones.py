@@ -38,9 +38,11 @@ __all__ = [
     "count_features_batch",
     "count_matrix",
     "dimensions_of",
+    "flat_steps",
     "label_zones",
     "mean_over_slices",
     "neighbour_offsets",
+    "padded_levels",
     "slice_count_features",
     "zones_of",
 ]
@@ -125,46 +127,66 @@ def _find(parent, i):
     return i
 
 
+def padded_levels(levels: np.ndarray, mask: np.ndarray,
+                  width: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """Grey levels as kernels walk them: 0 outside the mask, ``width`` such voxels added on
+    every side, flattened; the flat indices of the mask voxels (C order) and the padded shape.
+
+    Inputs as from :func:`check_inputs` (levels >= 1 in the mask), so a neighbour belongs to
+    the mask exactly when its level is not 0, and no offset within ``width`` leaves the array.
+    """
+    shape = tuple(n + 2 * width for n in levels.shape)
+    padded = np.zeros(shape, dtype=np.int64)
+    np.multiply(levels, mask, out=padded[tuple(slice(width, width + n) for n in levels.shape)])
+    flat = padded.reshape(-1)
+    return flat, np.flatnonzero(flat), shape  # type: ignore[return-value]
+
+
+def flat_steps(offsets: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """(k,) int64 flat index steps of (k, 3) (z, y, x) offsets in a C-ordered array of ``shape``."""
+    return np.ascontiguousarray(offsets @ np.array([shape[1] * shape[2], shape[2], 1],
+                                                   dtype=np.int64))
+
+
 @numba.njit(cache=True, nogil=True)
-def _label_zones_kernel(levels, mask, offsets, labels):
-    """Fill ``labels`` with zone ids (0.. by first voxel in C order, -1 outside); return n_zones."""
-    nz, ny, nx = levels.shape
-    flat_levels = levels.ravel()
-    flat_mask = mask.ravel()
-    parent = np.arange(nz * ny * nx)
-    for z in range(nz):
-        for y in range(ny):
-            for x in range(nx):
-                v = (z * ny + y) * nx + x
-                if not flat_mask[v]:
-                    continue
-                for k in range(offsets.shape[0]):
-                    zz = z + offsets[k, 0]
-                    yy = y + offsets[k, 1]
-                    xx = x + offsets[k, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    w = (zz * ny + yy) * nx + xx
-                    if flat_mask[w] and flat_levels[w] == flat_levels[v]:
-                        a = _find(parent, v)
-                        b = _find(parent, w)
-                        if a < b:
-                            parent[b] = a
-                        elif b < a:
-                            parent[a] = b
-    flat_labels = labels.ravel()
+def _label_zones_kernel(flat, voxels, steps, voxel_zone):
+    """Fill ``voxel_zone`` with the zone id of each mask voxel (0.. by first voxel in C
+    order); return n_zones. ``flat``, ``voxels`` as from :func:`padded_levels`, ``steps``
+    the backward neighbour steps."""
+    parent = np.arange(flat.size)
+    for v in range(voxels.size):
+        c = voxels[v]
+        g = flat[c]
+        for k in range(steps.size):
+            w = c + steps[k]
+            if flat[w] == g:
+                a = _find(parent, c)
+                b = _find(parent, w)
+                if a < b:
+                    parent[b] = a
+                elif b < a:
+                    parent[a] = b
+    labels = np.empty(flat.size, dtype=np.int64)
     n_zones = 0
-    for v in range(nz * ny * nx):
-        if not flat_mask[v]:
-            flat_labels[v] = -1
-            continue
-        root = _find(parent, v)
-        if root == v:
-            flat_labels[v] = n_zones
+    for v in range(voxels.size):
+        c = voxels[v]
+        root = _find(parent, c)
+        if root == c:
+            labels[c] = n_zones
             n_zones += 1
         else:
-            flat_labels[v] = flat_labels[root]
+            labels[c] = labels[root]  # the root comes first in C order
+        voxel_zone[v] = labels[c]
     return n_zones
+
+
+def _voxel_zones(levels: np.ndarray, mask: np.ndarray,
+                 planar: bool) -> tuple[np.ndarray, int]:
+    """The zone id of every mask voxel (C order) and the number of zones."""
+    flat, voxels, shape = padded_levels(levels, mask, 1)
+    voxel_zone = np.empty(voxels.size, dtype=np.int64)
+    steps = flat_steps(neighbour_offsets(1, planar, backward=True), shape)
+    return voxel_zone, int(_label_zones_kernel(flat, voxels, steps, voxel_zone))
 
 
 def label_zones(levels: np.ndarray, mask: np.ndarray, planar: bool) -> tuple[np.ndarray, int]:
@@ -173,9 +195,10 @@ def label_zones(levels: np.ndarray, mask: np.ndarray, planar: bool) -> tuple[np.
     Returns the (Z, Y, X) int64 zone id of every voxel (0.. in order of each zone's first voxel
     in C order, -1 outside ``mask``) and the number of zones. Inputs as from :func:`check_inputs`.
     """
-    labels = np.empty(levels.shape, dtype=np.int64)
-    n_zones = _label_zones_kernel(levels, mask, neighbour_offsets(1, planar, backward=True), labels)
-    return labels, int(n_zones)
+    voxel_zone, n_zones = _voxel_zones(levels, mask, planar)
+    labels = np.full(levels.shape, -1, dtype=np.int64)
+    labels[mask] = voxel_zone
+    return labels, n_zones
 
 
 class Zones(NamedTuple):
@@ -189,8 +212,7 @@ class Zones(NamedTuple):
 
 def zones_of(levels: np.ndarray, mask: np.ndarray, planar: bool) -> Zones:
     """Grey level, size (voxels) and slice (z index; 0 unless ``planar``) of every zone."""
-    labels, n_zones = label_zones(levels, mask, planar)
-    voxel_zone = labels[mask]
+    voxel_zone, n_zones = _voxel_zones(levels, mask, planar)
     level = np.zeros(n_zones, dtype=np.int64)
     level[voxel_zone] = levels[mask]
     zone_slice = np.zeros(n_zones, dtype=np.int64)

@@ -23,7 +23,13 @@ from radiome.features._directions import (
     merged_entries,
     present_matrices,
 )
-from radiome.features._zones import CountMatrix, batch_means, count_features_batch
+from radiome.features._zones import (
+    CountMatrix,
+    batch_means,
+    count_features_batch,
+    flat_steps,
+    padded_levels,
+)
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
@@ -77,9 +83,9 @@ _GENERIC = {
 def _run_keys_kernel(voxels, levels, steps, slice_of, n_levels, n_lengths, out):
     """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``.
 
-    ``levels`` is flat, 0 outside the mask and padded by one such voxel on every side so
-    that no walk leaves the array; ``voxels`` are the flat indices of the mask voxels,
-    ``steps`` the flat offset of each direction, ``slice_of`` the matrix slice of each voxel.
+    ``levels`` and ``voxels`` as from :func:`padded_levels` (width 1, so that no walk leaves
+    the array), ``steps`` the flat offset of each direction, ``slice_of`` the matrix slice
+    of each voxel.
     """
     n_dirs = steps.size
     n = 0
@@ -106,13 +112,10 @@ def _run_keys(levels: np.ndarray, mask: np.ndarray, n_levels: int,
     """Flat keys of every run (see :func:`_run_keys_kernel`) and the stack shape (S, D, N_g, N_r)."""
     offsets = direction_vectors(planar)
     n_lengths = max(levels.shape)
-    padded = np.zeros(tuple(n + 2 for n in levels.shape), dtype=np.int64)
-    np.multiply(levels, mask, out=padded[1:-1, 1:-1, 1:-1])  # levels >= 1 in the mask, 0 out
-    _, ny, nx = padded.shape
-    steps = np.ascontiguousarray(offsets @ np.array([ny * nx, nx, 1], dtype=np.int64))
-    flat = padded.reshape(-1)
-    voxels = np.flatnonzero(flat)
-    slice_of = voxels // (ny * nx) - 1 if planar else np.zeros(voxels.size, dtype=np.int64)
+    flat, voxels, shape = padded_levels(levels, mask, 1)
+    steps = flat_steps(offsets, shape)
+    plane = shape[1] * shape[2]
+    slice_of = voxels // plane - 1 if planar else np.zeros(voxels.size, dtype=np.int64)
     keys = np.empty(offsets.shape[0] * voxels.size, dtype=np.int64)
     used = _run_keys_kernel(voxels, flat, steps, slice_of, n_levels, n_lengths, keys)
     n_slices = levels.shape[0] if planar else 1

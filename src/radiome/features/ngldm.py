@@ -17,7 +17,9 @@ from radiome.errors import FeatureError
 from radiome.features._zones import (
     by_dimension,
     check_inputs,
+    flat_steps,
     neighbour_offsets,
+    padded_levels,
     slice_count_features,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
@@ -69,26 +71,18 @@ _GENERIC = {
 
 
 @numba.njit(cache=True, nogil=True)
-def _ngldm_kernel(levels, mask, offsets, coarseness, planar, out):
-    """Add s_ij to ``out`` ((slices or 1, N_g + 1, len(offsets) + 2) int64), voxels in C order."""
-    nz, ny, nx = levels.shape
-    for z in range(nz):
-        row = z if planar else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                level = levels[z, y, x]
-                dependence = 1
-                for k in range(offsets.shape[0]):
-                    zz = z + offsets[k, 0]
-                    yy = y + offsets[k, 1]
-                    xx = x + offsets[k, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if mask[zz, yy, xx] and abs(levels[zz, yy, xx] - level) <= coarseness:
-                        dependence += 1
-                out[row, level, dependence] += 1
+def _ngldm_kernel(flat, voxels, steps, plane, width, coarseness, planar, out):
+    """Add s_ij to ``out`` ((slices or 1, N_g + 1, len(steps) + 2) int64), voxels in C order;
+    ``flat``, ``voxels`` as from :func:`padded_levels`, ``plane`` its voxels per slice."""
+    for v in range(voxels.size):
+        c = voxels[v]
+        level = flat[c]
+        dependence = 1
+        for k in range(steps.size):
+            other = flat[c + steps[k]]
+            if other > 0 and abs(other - level) <= coarseness:
+                dependence += 1
+        out[c // plane - width if planar else 0, level, dependence] += 1
 
 
 def _ngldm(
@@ -99,7 +93,9 @@ def _ngldm(
     offsets = neighbour_offsets(distance, planar)
     rows = levels.shape[0] if planar else 1
     out = np.zeros((rows, n_levels + 1, offsets.shape[0] + 2), dtype=np.int64)
-    _ngldm_kernel(levels, mask, offsets, coarseness, planar, out)
+    flat, voxels, shape = padded_levels(levels, mask, distance)
+    _ngldm_kernel(flat, voxels, flat_steps(offsets, shape), shape[1] * shape[2], distance,
+                  coarseness, planar, out)
     return out
 
 

@@ -19,8 +19,10 @@ from radiome.errors import FeatureError
 from radiome.features._zones import (
     by_dimension,
     check_inputs,
+    flat_steps,
     mean_over_slices,
     neighbour_offsets,
+    padded_levels,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -41,30 +43,23 @@ _MAX_COARSENESS = 1.0e6
 
 
 @numba.njit(cache=True, nogil=True)
-def _ngtdm_kernel(levels, mask, offsets, planar, counts, diffs):
-    """Add n_i to ``counts`` and s_i to ``diffs`` ((slices or 1, N_g + 1)), voxels in C order."""
-    nz, ny, nx = levels.shape
-    for z in range(nz):
-        row = z if planar else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                total = 0
-                size = 0
-                for k in range(offsets.shape[0]):
-                    zz = z + offsets[k, 0]
-                    yy = y + offsets[k, 1]
-                    xx = x + offsets[k, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if mask[zz, yy, xx]:
-                        total += levels[zz, yy, xx]
-                        size += 1
-                if size > 0:
-                    level = levels[z, y, x]
-                    counts[row, level] += 1
-                    diffs[row, level] += abs(level - total / size)
+def _ngtdm_kernel(flat, voxels, steps, plane, width, planar, counts, diffs):
+    """Add n_i to ``counts`` and s_i to ``diffs`` ((slices or 1, N_g + 1)), voxels in C order;
+    ``flat``, ``voxels`` as from :func:`padded_levels`, ``plane`` its voxels per slice."""
+    for v in range(voxels.size):
+        c = voxels[v]
+        total = 0
+        size = 0
+        for k in range(steps.size):
+            level = flat[c + steps[k]]
+            if level > 0:
+                total += level
+                size += 1
+        if size > 0:
+            level = flat[c]
+            row = c // plane - width if planar else 0
+            counts[row, level] += 1
+            diffs[row, level] += abs(level - total / size)
 
 
 def _ngtdm(
@@ -74,7 +69,9 @@ def _ngtdm(
     rows = levels.shape[0] if planar else 1
     counts = np.zeros((rows, n_levels + 1), dtype=np.int64)
     diffs = np.zeros((rows, n_levels + 1), dtype=np.float64)
-    _ngtdm_kernel(levels, mask, neighbour_offsets(distance, planar), planar, counts, diffs)
+    flat, voxels, shape = padded_levels(levels, mask, distance)
+    _ngtdm_kernel(flat, voxels, flat_steps(neighbour_offsets(distance, planar), shape),
+                  shape[1] * shape[2], distance, planar, counts, diffs)
     return counts, diffs
 
 
