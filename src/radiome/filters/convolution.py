@@ -395,12 +395,12 @@ def _convolve_lines(lines, weights, shifts, source, out):
     n_outer, n, n_inner = out.shape
     n_taps = weights.size
     if n_inner == 1:
+        padded = np.empty(source.size)
+        total = np.empty(n)
         for a in range(n_outer):
-            padded = np.zeros(source.size)
             for k in range(source.size):
-                if source[k] >= 0:
-                    padded[k] = lines[a, source[k], 0]
-            total = np.zeros(n)
+                padded[k] = lines[a, source[k], 0] if source[k] >= 0 else 0.0
+            total[:] = 0.0
             for m in range(n_taps):
                 weight = weights[m]
                 shift = shifts[m]
