@@ -116,12 +116,32 @@ def compact_levels(
     Texture matrices over the occurring levels only hold the same counts without the empty
     rows and columns of absent levels.
     """
-    grey = np.flatnonzero(np.bincount(levels[mask], minlength=n_levels + 1))
-    grey = grey[grey > 0]
-    lookup = np.zeros(max(n_levels, int(levels.max())) + 1, dtype=np.int64)
-    lookup[grey] = np.arange(1, grey.size + 1)
-    compact = np.where(mask, lookup[levels], 0)
-    return grey, np.ascontiguousarray(compact)
+    return _compact(np.ascontiguousarray(levels, dtype=np.int64),
+                    np.ascontiguousarray(mask, dtype=np.bool_), int(n_levels))
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(levels, mask, n_levels):
+    """:func:`compact_levels` of C-contiguous int64 levels (1..n_levels in the mask)."""
+    flat = levels.ravel()
+    inside = mask.ravel()
+    lookup = np.zeros(n_levels + 1, dtype=np.int64)
+    for v in range(flat.size):
+        if inside[v]:
+            lookup[flat[v]] = 1
+    grey = np.empty(lookup[1:].sum(), dtype=np.int64)
+    g = 0
+    for level in range(1, n_levels + 1):
+        if lookup[level]:
+            grey[g] = level
+            g += 1
+            lookup[level] = g
+    compact = np.zeros(levels.shape, dtype=np.int64)
+    out = compact.ravel()
+    for v in range(flat.size):
+        if inside[v]:
+            out[v] = lookup[flat[v]]
+    return grey, compact
 
 
 class SparseStack:

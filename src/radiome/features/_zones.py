@@ -82,20 +82,37 @@ def check_inputs(
         problems.append(
             f"levels and mask must be 3-D arrays of one shape, got {levels.shape} and {mask.shape}"
         )
-    elif not mask.any():
-        problems.append("the mask has no voxel")
     else:
-        inside = levels[mask.astype(bool)]
-        if inside.min() < 1 or inside.max() > n_levels:
+        levels = np.ascontiguousarray(levels, dtype=np.int64)
+        mask = np.ascontiguousarray(mask, dtype=np.bool_)
+        inside, low, high = _range_in_mask(levels.reshape(-1), mask.reshape(-1))
+        if not inside:
+            problems.append("the mask has no voxel")
+        elif low < 1 or high > n_levels:
             problems.append(
                 f"grey levels inside the mask must lie in 1..n_levels={n_levels}, "
-                f"got {inside.min()}..{inside.max()}"
+                f"got {low}..{high}"
             )
     if problems:
         msg = f"{family}: " + "; ".join(problems)
         raise FeatureError(msg)
-    return (np.ascontiguousarray(levels, dtype=np.int64),
-            np.ascontiguousarray(mask, dtype=np.bool_))
+    return levels, mask
+
+
+@numba.njit(cache=True, nogil=True)
+def _range_in_mask(levels, mask):
+    """(number, lowest, highest) of the levels inside the mask (flat arrays)."""
+    count = 0
+    low = high = 0
+    for v in range(levels.size):
+        if mask[v]:
+            level = levels[v]
+            if count == 0 or level < low:
+                low = level
+            if count == 0 or level > high:
+                high = level
+            count += 1
+    return count, low, high
 
 
 def neighbour_offsets(distance: int, planar: bool, *, backward: bool = False) -> np.ndarray:
@@ -136,10 +153,26 @@ def padded_levels(levels: np.ndarray, mask: np.ndarray,
     the mask exactly when its level is not 0, and no offset within ``width`` leaves the array.
     """
     shape = tuple(n + 2 * width for n in levels.shape)
-    padded = np.zeros(shape, dtype=np.int64)
-    np.multiply(levels, mask, out=padded[tuple(slice(width, width + n) for n in levels.shape)])
-    flat = padded.reshape(-1)
-    return flat, np.flatnonzero(flat), shape  # type: ignore[return-value]
+    flat = np.zeros(int(np.prod(shape)), dtype=np.int64)
+    voxels = np.empty(levels.size, dtype=np.int64)
+    used = _pad_flat(levels, mask, width, shape[1], shape[2], flat, voxels)
+    return flat, voxels[:used], shape  # type: ignore[return-value]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pad_flat(levels, mask, width, ny, nx, flat, voxels):
+    """Write the mask's levels into ``flat`` (padded, rows ``ny`` x ``nx``) and their flat
+    indices into ``voxels``, in C order; return how many."""
+    n = 0
+    for z in range(levels.shape[0]):
+        for y in range(levels.shape[1]):
+            at = ((z + width) * ny + y + width) * nx + width
+            for x in range(levels.shape[2]):
+                if mask[z, y, x]:
+                    flat[at + x] = levels[z, y, x]
+                    voxels[n] = at + x
+                    n += 1
+    return n
 
 
 def flat_steps(offsets: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
