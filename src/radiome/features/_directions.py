@@ -156,9 +156,29 @@ class SparseStack:
 
     @classmethod
     def from_keys(cls, keys: np.ndarray, shape: tuple[int, int, int, int]) -> SparseStack:
-        """The stack counting every occurrence of each flat key ((s D + d) R + r) C + c."""
-        unique, counts = np.unique(keys, return_counts=True)
+        """The stack counting every occurrence of each flat key ((s D + d) R + r) C + c.
+
+        ``np.unique(keys, return_counts=True)``, sorting 32-bit keys when they fit (twice as
+        fast) and counting the runs of equal keys in one pass.
+        """
+        narrow = np.int32 if int(np.prod(shape)) <= np.iinfo(np.int32).max else np.int64
+        unique, counts = _runs(np.sort(keys.astype(narrow)))
         return cls(unique, counts, shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _runs(ordered):
+    """The distinct values of a sorted array (int64) and how often each occurs."""
+    unique = np.empty(ordered.size, dtype=np.int64)
+    counts = np.empty(ordered.size, dtype=np.int64)
+    n = -1
+    for v in range(ordered.size):
+        if n < 0 or ordered[v] != unique[n]:
+            n += 1
+            unique[n] = ordered[v]
+            counts[n] = 0
+        counts[n] += 1
+    return unique[:n + 1], counts[:n + 1]
 
 
 def merged_entries(stack: np.ndarray | SparseStack,
