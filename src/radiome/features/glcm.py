@@ -26,6 +26,7 @@ from radiome.features._directions import (
     merged_entries,
     present_matrices,
 )
+from radiome.features._zones import check_inputs, flat_steps, padded_levels
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
 from radiome.spec import Spec
@@ -89,27 +90,33 @@ def cooccurrence_counts(
         M_m of each slice (S = Z if ``planar`` else 1) and direction (order of
         :func:`radiome.features._directions.direction_vectors`).
     """
-    n_slices = levels.shape[0] if planar else 1
-    keys, n_dirs = _pair_keys(levels, mask, n_levels, distance, planar)
-    counts = np.bincount(keys, minlength=n_slices * n_dirs * n_levels * n_levels)
-    return counts.reshape(n_slices, n_dirs, n_levels, n_levels)
+    levels, mask = check_inputs(levels, mask, n_levels, "2d" if planar else "3d", "GLCM")
+    upper = _upper_counts(levels, mask, n_levels=n_levels, distance=distance, planar=planar)
+    return upper + upper.transpose(0, 1, 3, 2)  # the diagonal doubles, as each pair counts twice
 
 
 @numba.njit(cache=True, nogil=True)
 def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
-    """The sums over matrix entries that GLCM features need, from sparse entries.
+    """The sums over matrix cells that GLCM features need, from the upper triangles.
 
-    Entry e holds ``count[e]`` pairs at (``row[e]``, ``col[e]``) of matrix ``matrix[e]``
-    (0..K-1, every matrix symmetric and not empty) over the G grey levels ``grey`` (float,
-    1..N_g). Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j} (K, 2 N_g + 1) and (K, 7) sums:
-    max p, Σ p², Σ p log2 p, Σ i j p, Σ (i+j-2μ)^2 p, ^3 p and ^4 p.
+    Entry e holds the ``count[e]`` unordered neighbour pairs of levels (``row[e]``,
+    ``col[e]``), row <= col, of matrix ``matrix[e]`` (0..K-1, none empty) over the G grey
+    levels ``grey`` (float, 1..N_g): the symmetric matrix has that count at (row, col) and
+    (col, row), and twice it on the diagonal. Returns p_i (K, G), p_{i-j} (K, N_g), p_{i+j}
+    (K, 2 N_g + 1) and (K, 7) sums over all cells: max p, Σ p², Σ p log2 p, Σ i j p,
+    Σ (i+j-2μ)^2 p, ^3 p and ^4 p.
     """
     g = grey.size
     totals = np.zeros(n_matrices)
     p_i = np.zeros((n_matrices, g))
     for e in range(matrix.size):
-        totals[matrix[e]] += count[e]
-        p_i[matrix[e], row[e]] += count[e]
+        k = matrix[e]
+        totals[k] += 2.0 * count[e]
+        if row[e] == col[e]:
+            p_i[k, row[e]] += 2.0 * count[e]
+        else:
+            p_i[k, row[e]] += count[e]
+            p_i[k, col[e]] += count[e]
     mu = np.zeros(n_matrices)
     for k in range(n_matrices):
         for a in range(g):
@@ -120,66 +127,77 @@ def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
     sums = np.zeros((n_matrices, 7))
     for e in range(matrix.size):
         k, a, b = matrix[e], row[e], col[e]
-        p = count[e] / totals[k]
+        if a == b:
+            p = 2.0 * count[e] / totals[k]
+            cells = 1.0
+        else:
+            p = count[e] / totals[k]
+            cells = 2.0  # (a, b) and (b, a)
         gi, gj = grey[a], grey[b]
         centred = gi + gj - 2.0 * mu[k]
         centred2 = centred * centred
+        weight = cells * p
         sums[k, 0] = max(sums[k, 0], p)
-        sums[k, 1] += p * p
-        sums[k, 2] += p * np.log2(p)
-        sums[k, 3] += gi * gj * p
-        sums[k, 4] += centred2 * p
-        sums[k, 5] += centred2 * centred * p
-        sums[k, 6] += centred2 * centred2 * p
-        p_minus[k, int(abs(gi - gj))] += p
-        p_plus[k, int(gi + gj)] += p
+        sums[k, 1] += weight * p
+        sums[k, 2] += weight * np.log2(p)
+        sums[k, 3] += gi * gj * weight
+        sums[k, 4] += centred2 * weight
+        sums[k, 5] += centred2 * centred * weight
+        sums[k, 6] += centred2 * centred2 * weight
+        p_minus[k, int(abs(gi - gj))] += weight
+        p_plus[k, int(gi + gj)] += weight
     return p_i, p_minus, p_plus, sums
 
 
 @numba.njit(cache=True, nogil=True)
-def _pair_keys_kernel(levels, mask, offsets, slice_wise, n_levels, out):
-    """Write the key ((s D + m) G + a) G + b of every ordered neighbour pair to ``out``."""
-    nz, ny, nx = levels.shape
-    n_dirs = offsets.shape[0]
+def _pair_keys_kernel(flat, voxels, steps, plane, width, slice_wise, n_levels, out):
+    """Write the key ((s D + m) G + a) G + b, a <= b, of every neighbour pair to ``out``;
+    ``flat``, ``voxels`` as from :func:`padded_levels`, ``plane`` its voxels per slice."""
+    n_dirs = steps.size
     n = 0
-    for z in range(nz):
-        s = z if slice_wise else 0
-        for y in range(ny):
-            for x in range(nx):
-                if not mask[z, y, x]:
-                    continue
-                a = levels[z, y, x] - 1
-                for k in range(n_dirs):
-                    zz = z + offsets[k, 0]
-                    yy = y + offsets[k, 1]
-                    xx = x + offsets[k, 2]
-                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny or xx < 0 or xx >= nx:
-                        continue
-                    if not mask[zz, yy, xx]:
-                        continue
-                    b = levels[zz, yy, xx] - 1
-                    base = (s * n_dirs + k) * n_levels
-                    out[n] = (base + a) * n_levels + b
-                    out[n + 1] = (base + b) * n_levels + a
-                    n += 2
+    for v in range(voxels.size):
+        c = voxels[v]
+        s = c // plane - width if slice_wise else 0
+        level = flat[c]
+        for k in range(n_dirs):
+            other = flat[c + steps[k]]
+            if other == 0:
+                continue
+            low, high = (level, other) if level <= other else (other, level)
+            out[n] = (((s * n_dirs + k) * n_levels) + low - 1) * n_levels + high - 1
+            n += 1
     return n
 
 
 def _pair_keys(levels: np.ndarray, mask: np.ndarray, n_levels: int, distance: int,
                planar: bool) -> tuple[np.ndarray, int]:
-    """Flat keys ((s D + d) N_g + i - 1) N_g + j - 1 of every ordered neighbour pair, and D."""
+    """Flat keys ((s D + d) N_g + i - 1) N_g + j - 1, i <= j, of every neighbour pair, and D.
+
+    Each pair is counted once, in the upper triangle of its (symmetric) matrix.
+    """
     offsets = direction_vectors(planar, distance)
-    keys = np.empty(2 * offsets.shape[0] * int(np.count_nonzero(mask)), dtype=np.int64)
-    used = _pair_keys_kernel(levels, mask, offsets, planar, n_levels, keys)
+    flat, voxels, shape = padded_levels(levels, mask, distance)
+    keys = np.empty(offsets.shape[0] * voxels.size, dtype=np.int64)
+    used = _pair_keys_kernel(flat, voxels, flat_steps(offsets, shape), shape[1] * shape[2],
+                             distance, planar, n_levels, keys)
     return keys[:used], offsets.shape[0]
 
 
 def _sparse_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int,
                    planar: bool) -> SparseStack:
-    """The entries of :func:`cooccurrence_counts` without its (S, D, G, G) array."""
+    """The upper triangles of :func:`_upper_counts` without its (S, D, G, G) array."""
     keys, n_dirs = _pair_keys(levels, mask, n_levels, distance, planar)
     return SparseStack.from_keys(
         keys, (levels.shape[0] if planar else 1, n_dirs, n_levels, n_levels))
+
+
+def _upper_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distance: int,
+                  planar: bool) -> np.ndarray:
+    """Neighbour pairs counted once each, in the upper triangle: (S, D, N_g, N_g) int64."""
+    n_slices = levels.shape[0] if planar else 1
+    keys, n_dirs = _pair_keys(levels, mask, n_levels, distance, planar)
+    counts = np.bincount(keys, minlength=n_slices * n_dirs * n_levels * n_levels)
+    return counts.reshape(n_slices, n_dirs, n_levels, n_levels)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -335,7 +353,7 @@ def _by_aggregation(
         occurring["grey"], compact = compact_levels(levels, mask, n_levels)
         g = occurring["grey"].size
         counting = _sparse_counts if g * g > _SPARSE_ABOVE * np.count_nonzero(mask) else (
-            cooccurrence_counts)
+            _upper_counts)
         return counting(compact, mask, n_levels=g, distance=distance, planar=planar)
 
     def features(stack: np.ndarray | SparseStack, aggregation: str,
