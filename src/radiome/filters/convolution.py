@@ -408,21 +408,24 @@ def _convolve_lines(lines, weights, shifts, source, out):
                     total[i] += weight * padded[i + shift]
             for i in range(n):
                 out[a, i, 0] = total[i]
-    else:
-        n_blocks = (n_inner + _BLOCK - 1) // _BLOCK
-        for k in range(n_outer * n * n_blocks):
-            a = k // (n * n_blocks)
-            i = (k // n_blocks) % n
-            start = (k % n_blocks) * _BLOCK
-            stop = min(start + _BLOCK, n_inner)
-            for b in range(start, stop):
-                out[a, i, b] = 0.0
-            for m in range(n_taps):
-                j = source[i + shifts[m]]
-                if j >= 0:
-                    weight = weights[m]
-                    for b in range(start, stop):
-                        out[a, i, b] += weight * lines[a, j, b]
+    else:  # rows of a block summed tap by tap into a buffer that nothing else aliases
+        acc = np.empty(min(n_inner, _BLOCK))
+        for a in range(n_outer):
+            for i in range(n):
+                for start in range(0, n_inner, _BLOCK):
+                    size = min(start + _BLOCK, n_inner) - start
+                    for b in range(size):
+                        acc[b] = 0.0
+                    for m in range(n_taps):
+                        j = source[i + shifts[m]]
+                        if j >= 0:
+                            weight = weights[m]
+                            src = lines[a, j, start:start + size]
+                            for b in range(size):
+                                acc[b] += weight * src[b]
+                    dst = out[a, i, start:start + size]
+                    for b in range(size):
+                        dst[b] = acc[b]
 
 
 def _permutation_sign(perm: Sequence[int]) -> int:
