@@ -77,10 +77,14 @@ def _rows(
     """Feature-table rows of several families of one ROI (or one filter response ``image``).
 
     Families that look beyond the ROI get the processed crop with its margin; every other one
-    the ROI's box only, discretised there (the same grey levels, less work).
+    the ROI's box only, discretised there (the same grey levels, less work). A response
+    ``image`` is the crop's, or the box's only when no family looks beyond the ROI.
     """
-    tight = discretised(processed.cropped(box), discretisation, unit=unit,
-                        image=None if image is None else image[box])
+    if image is not None and image.shape != processed.image.shape:
+        in_box = image
+    else:
+        in_box = None if image is None else image[box]
+    tight = discretised(processed.cropped(box), discretisation, unit=unit, image=in_box)
     full = None
     if any(family.surroundings for family in families):
         full = discretised(processed, discretisation, image=image, unit=unit)
@@ -162,8 +166,9 @@ def extract(
         rows += _rows(families, processed, box, spec.preprocessing.discretisation, spec,
                       ids=(case_id, mask.roi, ""), spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
+    beyond = any(family.surroundings for family in filtered)
     responses = apply_filters(processed.image, processed.spacing, spec.filters,
-                              edges=processed.edges)
+                              edges=processed.edges, region=None if beyond else box)
     for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
         rows += _rows(filtered, processed, box, discretisation, spec, image=response, unit=unit,

@@ -29,6 +29,7 @@ __all__ = ["apply_filters"]
 def apply_filters(
     array: np.ndarray, spacing: Sequence[float], specs: Sequence[Any], *,
     edges: Sequence[tuple[bool, bool]] | None = None,
+    region: tuple[slice, ...] | None = None,
 ) -> list[np.ndarray]:
     """Response maps of several filters of one image, in the order of ``specs``.
 
@@ -44,6 +45,10 @@ def apply_filters(
     the array that it needs (its own margin around that region, so a narrow filter next to
     a wide one filters fewer voxels) and LoG banks do not pad. The responses are zero where
     they were not computed and undefined within M voxels of a cut.
+
+    ``region`` (a slice with start and stop per axis, at least M voxels from every cut) asks
+    for the responses there only: they come back shaped as the region, and no filter
+    computes more of its last passes than that.
     """
     voxel = tuple(float(s) for s in spacing)
     image = np.ascontiguousarray(array, dtype=np.float64)
@@ -63,14 +68,17 @@ def apply_filters(
             needed = tuple(slice(0 if before else int(own[a]),
                                  p.stop - p.start - (0 if after else int(own[a])))
                            for a, (p, (before, after)) in enumerate(zip(part, sides)))
-        region = tuple(slice(p.start + n.start, p.start + n.stop)
+        if region is not None:
+            needed = tuple(slice(r.start - p.start, r.stop - p.start)
+                           for p, r in zip(part, region, strict=True))
+        placed = tuple(slice(p.start + n.start, p.start + n.stop)
                        for p, n in zip(part, needed, strict=True))
         for index, response in zip(group, run(image[part], needed), strict=True):
-            if response.shape == image.shape:
+            if region is not None or response.shape == image.shape:
                 responses[index] = response
             else:
                 responses[index] = np.zeros(image.shape, dtype=response.dtype)
-                responses[index][region] = response
+                responses[index][placed] = response
     return responses  # type: ignore[return-value]
 
 
