@@ -34,7 +34,7 @@ from radiome.spec import Spec
 __all__ = ["FAMILY", "FEATURES", "cooccurrence_counts", "glcm_features"]
 
 #: Matrices are counted sparsely when G² exceeds this many times the number of voxels.
-_SPARSE_ABOVE = 16
+_SPARSE_ABOVE = 4
 
 FEATURES = (
     FeatureDef("cm_joint_max", "GYBY", "cm"),

@@ -37,7 +37,7 @@ from radiome.spec import Spec
 __all__ = ["FAMILY", "FEATURES", "glrlm_features", "run_length_counts"]
 
 #: Runs are counted sparsely when a dense matrix would have this many cells per voxel.
-_SPARSE_ABOVE = 16
+_SPARSE_ABOVE = 4
 
 FEATURES = (
     FeatureDef("rlm_sre", "22OV", "rlm"),
