@@ -20,6 +20,7 @@ as :func:`numpy.gradient` computes it; a single bin has H' = 0.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from radiome.errors import FeatureError
@@ -102,55 +103,102 @@ def intensity_histogram_features(
         raise FeatureError(msg)
     n_v = x.size
     counts = np.bincount(x.astype(np.intp, copy=False), minlength=n_levels + 1)[1:]
-    i = np.arange(1, n_levels + 1, dtype=np.int64)
-    p = counts / n_v
-    mu = float(np.sum(i * p))
-    dev = i - mu
-    var = float(np.sum(dev**2 * p))
     cumulative = np.cumsum(counts)
     p10, p25, median, p75, p90 = linear_percentiles(
         lambda rank: np.searchsorted(cumulative, rank, side="right") + 1, n_v)
-    robust = counts * ((i >= p10) & (i <= p90))  # histogram of P10 <= X_d <= P90
-    robust_n = int(robust.sum())
-    robust_mu = int(robust @ i) / robust_n  # the integer sum, exact, over N
-    gradient = np.gradient(counts.astype(np.float64)) if n_levels > 1 else np.zeros(1)
-    nonzero = p[p > 0]
+    (mu, var, m3, m4, mad, medad, entropy, uniformity, rmad, max_grad, max_grad_g, min_grad,
+     min_grad_g, mode) = _histogram_sums(counts, median, p10, p90)
     return {
         "ih_mean": mu,  # X6K6: sum_i i p_i
         "ih_var": var,  # CH89: sum_i (i - mu)^2 p_i
         # 88K1: sum_i (i - mu)^3 p_i / var^(3/2), 0 when var = 0
-        "ih_skew": float(np.sum(dev**3 * p) / var**1.5) if var > 0 else 0.0,
+        "ih_skew": m3 / var**1.5 if var > 0 else 0.0,
         # C3I7: sum_i (i - mu)^4 p_i / var^2 - 3, 0 when var = 0
-        "ih_kurt": float(np.sum(dev**4 * p) / var**2 - 3.0) if var > 0 else 0.0,
+        "ih_kurt": m4 / var**2 - 3.0 if var > 0 else 0.0,
         "ih_median": float(median),  # WIFQ
         "ih_min": float(low),  # 1PR8
         "ih_p10": float(p10),  # GPMT
         "ih_p90": float(p90),  # OZ0C
         "ih_max": float(high),  # 3NCY
-        "ih_mode": float(_mode(counts, int(counts @ i))),  # AMMC
+        "ih_mode": mode,  # AMMC
         "ih_iqr": float(p75 - p25),  # WR0O: P75 - P25
         "ih_range": float(high - low),  # 5Z3W: max - min
-        "ih_mad": float(np.sum(np.abs(dev) * p)),  # D2ZX: sum_i |i - mu| p_i
-        # WRZB: mean absolute deviation of the voxels with P10 <= X_d <= P90 from their mean
-        "ih_rmad": float(robust @ np.abs(i - robust_mu) / robust_n),
-        "ih_medad": float(np.sum(np.abs(i - median) * p)),  # 4RNL: sum_i |i - M| p_i
+        "ih_mad": mad,  # D2ZX: sum_i |i - mu| p_i
+        "ih_rmad": rmad,  # WRZB: mean |X_d - mean| of the voxels with P10 <= X_d <= P90
+        "ih_medad": medad,  # 4RNL: sum_i |i - M| p_i
         "ih_cov": float(np.sqrt(var) / mu),  # CWYJ: sigma / mu (mu >= 1)
         "ih_qcod": float((p75 - p25) / (p75 + p25)),  # SLWD: (P75 - P25) / (P75 + P25)
-        "ih_entropy": float(-np.sum(nonzero * np.log2(nonzero))),  # TLU2: -sum_i p_i log2 p_i
-        "ih_uniformity": float(np.sum(p**2)),  # BJ5W: sum_i p_i^2
-        "ih_max_grad": float(gradient.max()),  # 12CE: max H'
-        "ih_max_grad_g": float(np.argmax(gradient) + 1),  # 8E6O: i where H' is maximal
-        "ih_min_grad": float(gradient.min()),  # VQB3: min H'
-        "ih_min_grad_g": float(np.argmin(gradient) + 1),  # RHQZ: i where H' is minimal
+        "ih_entropy": entropy,  # TLU2: -sum_i p_i log2 p_i
+        "ih_uniformity": uniformity,  # BJ5W: sum_i p_i^2
+        "ih_max_grad": max_grad,  # 12CE: max H'
+        "ih_max_grad_g": max_grad_g,  # 8E6O: i where H' is maximal
+        "ih_min_grad": min_grad,  # VQB3: min H'
+        "ih_min_grad_g": min_grad_g,  # RHQZ: i where H' is minimal
     }
 
 
-def _mode(counts: np.ndarray, level_sum: int) -> int:
-    """Most frequent level; ties go to the level closest to the mean, then to the lower one."""
-    n_v = int(counts.sum())
-    candidates = np.flatnonzero(counts == counts.max()) + 1
-    distance = np.abs(candidates * n_v - level_sum)  # |i - mu| * N_v, exact in integers
-    return int(candidates[np.argmin(distance)])
+@numba.njit(cache=True, nogil=True)
+def _histogram_sums(counts, median, p10, p90):
+    """μ, σ², Σ (i-μ)³ p_i, Σ (i-μ)⁴ p_i, Σ |i-μ| p_i, Σ |i-M| p_i, -Σ p_i log2 p_i, Σ p_i²,
+    the robust mean absolute deviation (P10 <= i <= P90), the extremes of H' and their first
+    levels, and the mode, of the histogram ``counts`` of levels 1..N_g.
+
+    H' is NumPy's gradient (one-sided at the ends, 0 for a single bin). The mode is the most
+    frequent level, ties going to the level closest to μ (|i N_v - Σ X|, exact in integers),
+    then to the lower one.
+    """
+    n_levels = counts.size
+    n_v = 0
+    level_sum = 0
+    robust_n = 0
+    robust_sum = 0
+    for k in range(n_levels):
+        n_v += counts[k]
+        level_sum += (k + 1) * counts[k]
+        if p10 <= k + 1 <= p90:
+            robust_n += counts[k]
+            robust_sum += (k + 1) * counts[k]
+    mu = 0.0
+    for k in range(n_levels):
+        mu += (k + 1) * (counts[k] / n_v)
+    robust_mu = robust_sum / robust_n  # the integer sum, exact, over N
+    var = m3 = m4 = mad = medad = entropy = uniformity = rmad = 0.0
+    for k in range(n_levels):
+        p = counts[k] / n_v
+        dev = k + 1 - mu
+        var += dev * dev * p
+        m3 += dev * dev * dev * p
+        m4 += dev * dev * dev * dev * p
+        mad += abs(dev) * p
+        medad += abs(k + 1 - median) * p
+        if p > 0.0:
+            entropy -= p * np.log2(p)
+        uniformity += p * p
+        if p10 <= k + 1 <= p90:
+            rmad += counts[k] * abs(k + 1 - robust_mu)
+    max_grad = min_grad = 0.0
+    max_at = min_at = 0
+    for k in range(n_levels):
+        if n_levels == 1:
+            gradient = 0.0
+        elif k == 0:
+            gradient = float(counts[1] - counts[0])
+        elif k == n_levels - 1:
+            gradient = float(counts[k] - counts[k - 1])
+        else:
+            gradient = (counts[k + 1] - counts[k - 1]) / 2.0
+        if k == 0 or gradient > max_grad:
+            max_grad, max_at = gradient, k
+        if k == 0 or gradient < min_grad:
+            min_grad, min_at = gradient, k
+    mode = 0
+    for k in range(n_levels):
+        if counts[k] > counts[mode] or (
+                counts[k] == counts[mode]
+                and abs((k + 1) * n_v - level_sum) < abs((mode + 1) * n_v - level_sum)):
+            mode = k
+    return (mu, var, m3, m4, mad, medad, entropy, uniformity, rmad / robust_n, max_grad,
+            float(max_at + 1), min_grad, float(min_at + 1), float(mode + 1))
 
 
 def _compute(roi: RoiData, spec: Spec) -> FeatureValues:
