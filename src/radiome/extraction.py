@@ -71,20 +71,19 @@ def _check_exclusions(spec: Spec) -> None:
 
 def _rows(
     families: list[FamilyDef], processed: Processed, box: tuple[slice, slice, slice],
-    discretisation: Discretisation | None, spec: Spec, *, image: np.ndarray | None = None,
-    unit: str | None = None, ids: tuple[str, str, str], spec_hash: str,
+    boxed: Processed, discretisation: Discretisation | None, spec: Spec, *,
+    image: np.ndarray | None = None, unit: str | None = None, ids: tuple[str, str, str],
+    spec_hash: str,
 ) -> list[tuple]:
     """Feature-table rows of several families of one ROI (or one filter response ``image``).
 
-    Families that look beyond the ROI get the processed crop with its margin; every other one
-    the ROI's box only, discretised there (the same grey levels, less work). A response
-    ``image`` is the crop's, or the box's only when no family looks beyond the ROI.
+    Families that look beyond the ROI get the ``processed`` crop with its margin; every other
+    one the ROI's ``box`` only (``boxed``, its crop), discretised there (the same grey
+    levels, less work).
+    A response ``image`` is the crop's, or the box's only when no family looks beyond the ROI.
     """
-    if image is not None and image.shape != processed.image.shape:
-        in_box = image
-    else:
-        in_box = None if image is None else image[box]
-    tight = discretised(processed.cropped(box), discretisation, unit=unit, image=in_box)
+    in_box = image[box] if image is not None and image.shape == processed.image.shape else image
+    tight = discretised(boxed, discretisation, unit=unit, image=in_box)
     full = None
     if any(family.surroundings for family in families):
         full = discretised(processed, discretisation, image=image, unit=unit)
@@ -162,8 +161,9 @@ def extract(
     rows = []
     spec_hash = spec.hash
     box = processed.roi_box()
+    boxed = processed.cropped(box)
     if families:
-        rows += _rows(families, processed, box, spec.preprocessing.discretisation, spec,
+        rows += _rows(families, processed, box, boxed, spec.preprocessing.discretisation, spec,
                       ids=(case_id, mask.roi, ""), spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
     beyond = any(family.surroundings for family in filtered)
@@ -171,8 +171,9 @@ def extract(
                               edges=processed.edges, region=None if beyond else box)
     for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
-        rows += _rows(filtered, processed, box, discretisation, spec, image=response, unit=unit,
-                      ids=(case_id, mask.roi, canonical_name(flt)), spec_hash=spec_hash)
+        rows += _rows(filtered, processed, box, boxed, discretisation, spec, image=response,
+                      unit=unit, ids=(case_id, mask.roi, canonical_name(flt)),
+                      spec_hash=spec_hash)
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     table["value"] = table["value"].astype(np.float64)
     return table
