@@ -62,9 +62,12 @@ def apply_filters(
         part = needed = tuple(slice(0, n) for n in image.shape)
         if widest is not None:
             own = np.max([margins[i] for i in group], axis=0)
-            part = tuple(slice(0 if before else int(widest[a] - own[a]),
-                               n - (0 if after else int(widest[a] - own[a])))
-                         for a, (n, (before, after)) in enumerate(zip(image.shape, sides)))
+            # At a cut, the job's part ends its own margin beyond what is asked for.
+            asked = region or tuple(slice(int(widest[a]), n - int(widest[a]))
+                                    for a, n in enumerate(image.shape))
+            part = tuple(slice(0 if before else want.start - int(m),
+                               n if after else want.stop + int(m))
+                         for want, m, n, (before, after) in zip(asked, own, image.shape, sides))
             needed = tuple(slice(0 if before else int(own[a]),
                                  p.stop - p.start - (0 if after else int(own[a])))
                            for a, (p, (before, after)) in enumerate(zip(part, sides)))
