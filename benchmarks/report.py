@@ -44,7 +44,8 @@ def _header(results: dict) -> list[str]:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']:.0f} GiB memory, "
         f"{m['os']}; 1-minute load average {m['load_start']:.2f} at the start, "
         f"{m.get('load_end', float('nan')):.2f} at the end",
-        f"- Repetitions: {results['reps']} timed runs per tool after one warm-up, alternating "
+        f"- Repetitions: {results['reps']} timed runs per tool after a warm-up (a first run, "
+        "then more until they add up to 1 s, none after a first run over 10 s), alternating "
         "radiome, other, radiome, other ...; fresh worker processes for every case and mode",
         "",
         "Times are the computation alone, inside each tool's own long-lived process, from "
@@ -171,16 +172,18 @@ def _overheads(results: dict) -> list[str]:
              "Per worker process: interpreter start-up (spawn to the first line of the worker); "
              "imports of the tool, split into those at import and those the tool defers to its "
              "first file read (first read minus second read); reading the case's files into "
-             "memory (the second read); the first (warm-up) extraction (JIT compilation, caches); "
-             "the process's RSS after loading, and its peak RSS over its whole life.", "",
+             "memory (the second read); the first (warm-up) extraction (JIT compilation, caches) "
+             "and how many warm-up runs there were in all; the process's RSS after loading, and "
+             "its peak RSS over its whole life.", "",
              "| case | mode | tool | start-up | imports | lazy imports | read | warm-up | "
-             "RSS after load | process peak RSS |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "warm-up runs | RSS after load | process peak RSS |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results["speed"]:
         for tool, rec in r["tools"].items():
             lines.append(f"| {r['case']} | {r['mode']} | {tool} | {_secs(rec.get('startup_s'))} "
                          f"| {_secs(rec.get('import_s'))} | {_secs(rec.get('lazy_import_s'))} | "
                          f"{_secs(rec.get('read_s'))} | {_secs(rec.get('warmup_s'))} | "
+                         f"{rec.get('warmup_runs', '–')} | "
                          f"{_mib(rec.get('rss_loaded'))} | {_mib(rec.get('process_peak_rss'))} |")
     return [*lines, ""]
 

@@ -2,7 +2,8 @@
 
 For one (case, mode): start a fresh worker per tool (interpreter start-up and imports are
 timed apart), let each read the case into memory (timed apart), configure the mode, run one
-untimed warm-up each, restart peak-memory tracking, then alternate radiome, other, radiome,
+untimed warm-up each (a first run, then more until they add up to a second, so that fast tools
+settle too), restart peak-memory tracking, then alternate radiome, other, radiome,
 other ... for ``reps`` repetitions, and finally ask each worker for its peak resident memory
 during the timed runs (the process's peak including the warm-up is kept too). A tool that
 fails is recorded with its error; the other goes on.
@@ -17,6 +18,14 @@ from bench_config import BENCH_DIR, Case, Mode
 from workers import Worker, WorkerError
 
 __all__ = ["case_request", "describe", "mode_available", "mode_request", "time_case_mode"]
+
+#: Warm-up: after the first run (which pays for JIT compilation and lazy imports), more runs
+#: until they add up to this many seconds ...
+WARMUP_S = 1.0
+#: ... at most this many ...
+WARMUP_RUNS = 20
+#: ... and none when the first run took longer than this (a long run is its own warm-up).
+SETTLED_S = 10.0
 
 
 def mode_available(mode: Mode) -> str | None:
@@ -56,6 +65,19 @@ def _start(tool: str, case: Case, mode: Mode, record: dict, timeout: float) -> W
         worker.close()
         raise
     return worker
+
+
+def _settle(worker: Worker, first: float, timeout: float) -> int:
+    """Untimed runs after the first warm-up run, until :data:`WARMUP_S` seconds have gone
+    into them (at most :data:`WARMUP_RUNS`; none after a first run over :data:`SETTLED_S`),
+    so that a tool taking milliseconds reaches its steady state (allocator, caches) as one
+    taking seconds does. Returns how many it made."""
+    runs = 0
+    spent = 0.0
+    while first <= SETTLED_S and spent < WARMUP_S and runs < WARMUP_RUNS:
+        spent += worker.call({"cmd": "run"}, timeout)["seconds"]
+        runs += 1
+    return runs
 
 
 def _summary(record: dict) -> None:
@@ -112,6 +134,8 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
                     continue
                 records[tool]["warmup_s"] = reply["seconds"]
                 try:
+                    records[tool]["warmup_runs"] = 1 + _settle(workers[tool], reply["seconds"],
+                                                               timeout)
                     reset = workers[tool].call({"cmd": "reset_peak"}, timeout)
                 except WorkerError as exc:
                     fail(tool, exc)
