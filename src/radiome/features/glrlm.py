@@ -81,29 +81,26 @@ _GENERIC = {
 
 @numba.njit(cache=True, nogil=True)
 def _run_keys_kernel(voxels, levels, steps, slice_of, n_levels, n_lengths, out):
-    """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run (at its start) to ``out``.
+    """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run to ``out``; return how many.
 
-    ``levels`` and ``voxels`` as from :func:`padded_levels` (width 1, so that no walk leaves
-    the array), ``steps`` the flat offset of each direction, ``slice_of`` the matrix slice
-    of each voxel.
+    ``levels`` and ``voxels`` as from :func:`padded_levels` (width 1), ``steps`` the flat
+    offset of each direction (positive: a voxel's predecessor comes first in C order),
+    ``slice_of`` the matrix slice of each voxel. One pass per direction in C order carries
+    each voxel's position in its run on from its predecessor, and a run is written at its
+    last voxel, without branching on the levels.
     """
     n_dirs = steps.size
+    position = np.empty(levels.size, dtype=np.int64)
     n = 0
-    for v in range(voxels.size):
-        start = voxels[v]
-        g = levels[start]
-        base = slice_of[v] * n_dirs
-        for k in range(n_dirs):
-            step = steps[k]
-            if levels[start - step] == g:
-                continue  # not the first voxel of its run
-            length = 1
-            at = start + step
-            while levels[at] == g:
-                length += 1
-                at += step
-            out[n] = ((base + k) * n_levels + g - 1) * n_lengths + length - 1
-            n += 1
+    for k in range(n_dirs):
+        step = steps[k]
+        for v in range(voxels.size):
+            at = voxels[v]
+            g = levels[at]
+            length = position[at - step] * (levels[at - step] == g) + 1
+            position[at] = length
+            out[n] = ((slice_of[v] * n_dirs + k) * n_levels + g - 1) * n_lengths + length - 1
+            n += levels[at + step] != g
     return n
 
 
