@@ -44,9 +44,13 @@ def _header(results: dict) -> list[str]:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']:.0f} GiB memory, "
         f"{m['os']}; 1-minute load average {m['load_start']:.2f} at the start, "
         f"{m.get('load_end', float('nan')):.2f} at the end",
-        f"- Repetitions: {results['reps']} timed runs per tool after a warm-up (a first run, "
-        "then more until they add up to 1 s, none after a first run over 10 s), alternating "
-        "radiome, other, radiome, other ...; fresh worker processes for every case and mode",
+        f"- Repetitions: {results['reps']} timed repetitions per tool after a warm-up (a "
+        "first run, then more until they add up to 1 s, none after a first run over 10 s), "
+        "alternating radiome, other, radiome, other ...; a repetition of a tool that runs in "
+        "under 0.2 s is the mean of as many back-to-back runs as make 0.2 s (as `timeit` "
+        "does; a lone run of milliseconds right after the other tool's would time the idle "
+        "core waking up), the count (loops) is in the overheads table; fresh worker "
+        "processes for every case and mode",
         "",
         "Times are the computation alone, inside each tool's own long-lived process, from "
         "images already in memory (radiome: `radiome.extract()` on a loaded `Volume`/`Mask`; "
@@ -173,17 +177,18 @@ def _overheads(results: dict) -> list[str]:
              "imports of the tool, split into those at import and those the tool defers to its "
              "first file read (first read minus second read); reading the case's files into "
              "memory (the second read); the first (warm-up) extraction (JIT compilation, caches) "
-             "and how many warm-up runs there were in all; the process's RSS after loading, and "
+             "and how many warm-up runs there were in all; the runs per timed repetition (loops); "
+             "the process's RSS after loading, and "
              "its peak RSS over its whole life.", "",
              "| case | mode | tool | start-up | imports | lazy imports | read | warm-up | "
-             "warm-up runs | RSS after load | process peak RSS |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "warm-up runs | loops | RSS after load | process peak RSS |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results["speed"]:
         for tool, rec in r["tools"].items():
             lines.append(f"| {r['case']} | {r['mode']} | {tool} | {_secs(rec.get('startup_s'))} "
                          f"| {_secs(rec.get('import_s'))} | {_secs(rec.get('lazy_import_s'))} | "
                          f"{_secs(rec.get('read_s'))} | {_secs(rec.get('warmup_s'))} | "
-                         f"{rec.get('warmup_runs', '–')} | "
+                         f"{rec.get('warmup_runs', '–')} | {rec.get('loops', '–')} | "
                          f"{_mib(rec.get('rss_loaded'))} | {_mib(rec.get('process_peak_rss'))} |")
     return [*lines, ""]
 

@@ -4,13 +4,15 @@ For one (case, mode): start a fresh worker per tool (interpreter start-up and im
 timed apart), let each read the case into memory (timed apart), configure the mode, run one
 untimed warm-up each (a first run, then more until they add up to a second, so that fast tools
 settle too), restart peak-memory tracking, then alternate radiome, other, radiome,
-other ... for ``reps`` repetitions, and finally ask each worker for its peak resident memory
+other ... for ``reps`` repetitions (a repetition of a tool faster than 0.2 s is the mean of
+as many back-to-back runs as make 0.2 s, the count fixed in the warm-up), and finally ask each worker for its peak resident memory
 during the timed runs (the process's peak including the warm-up is kept too). A tool that
 fails is recorded with its error; the other goes on.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 
@@ -26,6 +28,10 @@ WARMUP_S = 1.0
 WARMUP_RUNS = 20
 #: ... and none when the first run took longer than this (a long run is its own warm-up).
 SETTLED_S = 10.0
+#: A timed repetition of a tool faster than this runs it back to back until it lasts this
+#: long and reports the mean (as ``timeit`` does): a lone run of milliseconds right after
+#: the other tool's run would time the idle core waking up, not the tool.
+REPETITION_S = 0.2
 
 
 def mode_available(mode: Mode) -> str | None:
@@ -67,17 +73,19 @@ def _start(tool: str, case: Case, mode: Mode, record: dict, timeout: float) -> W
     return worker
 
 
-def _settle(worker: Worker, first: float, timeout: float) -> int:
+def _settle(worker: Worker, first: float, timeout: float) -> tuple[int, float]:
     """Untimed runs after the first warm-up run, until :data:`WARMUP_S` seconds have gone
     into them (at most :data:`WARMUP_RUNS`; none after a first run over :data:`SETTLED_S`),
     so that a tool taking milliseconds reaches its steady state (allocator, caches) as one
-    taking seconds does. Returns how many it made."""
+    taking seconds does. Returns how many it made and the last one's time."""
     runs = 0
     spent = 0.0
+    last = first
     while first <= SETTLED_S and spent < WARMUP_S and runs < WARMUP_RUNS:
-        spent += worker.call({"cmd": "run"}, timeout)["seconds"]
+        last = worker.call({"cmd": "run"}, timeout)["seconds"]
+        spent += last
         runs += 1
-    return runs
+    return runs, last
 
 
 def _summary(record: dict) -> None:
@@ -124,7 +132,8 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
                 if tool not in workers:
                     continue
                 try:
-                    reply = workers[tool].call({"cmd": "run"}, timeout)
+                    reply = workers[tool].call(
+                        {"cmd": "run", "loops": records[tool].get("loops", 1)}, timeout)
                 except WorkerError as exc:
                     fail(tool, exc)
                     continue
@@ -134,8 +143,9 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
                     continue
                 records[tool]["warmup_s"] = reply["seconds"]
                 try:
-                    records[tool]["warmup_runs"] = 1 + _settle(workers[tool], reply["seconds"],
-                                                               timeout)
+                    settled, last = _settle(workers[tool], reply["seconds"], timeout)
+                    records[tool]["warmup_runs"] = 1 + settled
+                    records[tool]["loops"] = max(1, math.ceil(REPETITION_S / last))
                     reset = workers[tool].call({"cmd": "reset_peak"}, timeout)
                 except WorkerError as exc:
                     fail(tool, exc)

@@ -12,7 +12,8 @@ Protocol: the worker first answers ``{"ok": true, "event": "ready", "t_main": ..
   (``first_read_s`` includes modules that the tool imports lazily on first use; ``read_s``,
   the second, is the reading alone);
 - ``{"cmd": "prepare", "mode": {...}, "match_pyradiomics_bins": false}``: configure the tool;
-- ``{"cmd": "run"}``: one timed extraction from the images in memory;
+- ``{"cmd": "run", "loops": n}``: n (default 1) extractions back to back from the images in
+  memory, timed together; ``seconds`` is their mean;
 - ``{"cmd": "values"}``: the feature values of the last run, ``{name: float}``;
 - ``{"cmd": "rss"}``: peak resident memory (since start or the last reset) and the current;
 - ``{"cmd": "reset_peak"}``: the peak so far, then restart peak tracking from now;
@@ -76,9 +77,11 @@ def _handle(adapter, request: dict) -> dict:
         adapter.prepare(request["mode"], request.get("match_pyradiomics_bins", False))
         return {}
     if cmd == "run":
+        loops = int(request.get("loops", 1))
         started = time.perf_counter()
-        n_values = adapter.run()
-        return {"seconds": time.perf_counter() - started, "n_values": n_values}
+        for _ in range(loops):
+            n_values = adapter.run()
+        return {"seconds": (time.perf_counter() - started) / loops, "n_values": n_values}
     if cmd == "values":
         return {"values": adapter.values()}
     if cmd == "rss":
