@@ -57,31 +57,27 @@ def apply_filters(
     if any(not (before and after) for before, after in sides):  # a crop: trim to each job's need
         margins = [required_margin_voxels(spec, voxel) for spec in specs]
         widest = None if not specs or None in margins else np.max(margins, axis=0)
+    full = tuple(slice(0, n) for n in image.shape)
+    asked = full if region is None else region
+    if region is None and widest is not None:  # all but the widest margin at every cut
+        asked = tuple(slice(0 if before else int(w), n if after else n - int(w))
+                      for w, n, (before, after) in zip(widest, image.shape, sides, strict=True))
     responses: list[np.ndarray | None] = [None] * len(specs)
     for group, run in _jobs(specs, voxel, sides):
-        part = needed = tuple(slice(0, n) for n in image.shape)
-        if widest is not None:
+        part = full
+        if widest is not None:  # at a cut, the job's part ends its own margin beyond the asked
             own = np.max([margins[i] for i in group], axis=0)
-            # At a cut, the job's part ends its own margin beyond what is asked for.
-            asked = region or tuple(slice(int(widest[a]), n - int(widest[a]))
-                                    for a, n in enumerate(image.shape))
             part = tuple(slice(0 if before else want.start - int(m),
                                n if after else want.stop + int(m))
                          for want, m, n, (before, after) in zip(asked, own, image.shape, sides))
-            needed = tuple(slice(0 if before else int(own[a]),
-                                 p.stop - p.start - (0 if after else int(own[a])))
-                           for a, (p, (before, after)) in enumerate(zip(part, sides)))
-        if region is not None:
-            needed = tuple(slice(r.start - p.start, r.stop - p.start)
-                           for p, r in zip(part, region, strict=True))
-        placed = tuple(slice(p.start + n.start, p.start + n.stop)
-                       for p, n in zip(part, needed, strict=True))
+        needed = tuple(slice(w.start - p.start, w.stop - p.start)
+                       for w, p in zip(asked, part, strict=True))
         for index, response in zip(group, run(image[part], needed), strict=True):
             if region is not None or response.shape == image.shape:
                 responses[index] = response
             else:
                 responses[index] = np.zeros(image.shape, dtype=response.dtype)
-                responses[index][placed] = response
+                responses[index][asked] = response
     return responses  # type: ignore[return-value]
 
 
