@@ -10,16 +10,13 @@ world directions of the index axes x, y, z (ITK convention). Together they map a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from radiome.errors import EmptyROIError, GeometryError, IntensityError
 
-if TYPE_CHECKING:
-    from radiome.io.dicom import DicomReference
-
-__all__ = ["AcquisitionMetadata", "Grid", "Mask", "Volume"]
+__all__ = ["AcquisitionMetadata", "DicomReference", "Grid", "Mask", "Volume"]
 
 _SPACING_RTOL = 1e-4
 _ORIGIN_ATOL_MM = 1e-3
@@ -118,6 +115,16 @@ class AcquisitionMetadata:
         if self.pixel_spacing is not None:
             out["pixel_spacing"] = list(self.pixel_spacing)
         return out
+
+
+@dataclass(frozen=True)
+class DicomReference:
+    """DICOM identifiers that tie masks to an image (kept apart from the acquisition metadata)."""
+
+    study_uid: str | None
+    series_uid: str
+    frame_of_reference_uid: str | None
+    sop_instance_uids: tuple[str, ...]
 
 
 @dataclass(frozen=True, eq=False)

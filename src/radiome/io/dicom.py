@@ -22,10 +22,9 @@ from pydicom.errors import InvalidDicomError
 
 from radiome.errors import DicomError, UnreadableFileError, UnsupportedModalityError
 from radiome.io.volumes import is_dicom_file
-from radiome.volume import AcquisitionMetadata, Grid, Volume
+from radiome.volume import AcquisitionMetadata, DicomReference, Grid, Volume
 
 __all__ = [
-    "DicomReference",
     "SeriesInfo",
     "find_series",
     "read_dicom_series",
@@ -36,16 +35,6 @@ _SLICE_GAP_RTOL = 0.01
 _SLICE_GAP_ATOL_MM = 0.01
 _IMAGE_MODALITIES_UNIT = {"CT": "HU", "PT": "SUVbw", "MR": "a.u."}
 _NON_IMAGE_MODALITIES = {"RTSTRUCT", "SEG", "RTPLAN", "RTDOSE", "SR", "PR", "KO", "REG"}
-
-
-@dataclass(frozen=True)
-class DicomReference:
-    """DICOM identifiers that tie masks to an image (kept apart from the acquisition metadata)."""
-
-    study_uid: str | None
-    series_uid: str
-    frame_of_reference_uid: str | None
-    sop_instance_uids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
