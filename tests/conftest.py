@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,6 +24,28 @@ def _data_root() -> Path | None:
     return next((p for p in _data_candidates() if (p / "ibsi1").is_dir()), None)
 
 
+def _required() -> bool:
+    """True in CI (``RADIOME_REQUIRE_DATA=1``): what a test needs must be there."""
+    return os.environ.get("RADIOME_REQUIRE_DATA") == "1"
+
+
+def require_module(name: str) -> ModuleType:
+    """The module ``name`` (an oracle package a test compares with), imported.
+
+    Without it the test (or, called at module level, the whole module) skips, unless
+    ``RADIOME_REQUIRE_DATA=1`` (CI), where it fails: a missing oracle must not turn a
+    comparison into a silent skip. Test modules import it as
+    ``from tests.conftest import require_module``.
+    """
+    if not _required():
+        return pytest.importorskip(name)
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        pytest.fail(f"oracle package {name!r} cannot be imported ({exc}) and "
+                    "RADIOME_REQUIRE_DATA=1", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Root of the read-only reference data (IBSI phantoms, clinical cases, tables).
@@ -34,7 +58,7 @@ def shared_data() -> Path:
     if root is not None:
         return root
     where = ", ".join(str(p) for p in _data_candidates())
-    if os.environ.get("RADIOME_REQUIRE_DATA") == "1":
+    if _required():
         pytest.fail(f"reference data not found (looked in {where}) and RADIOME_REQUIRE_DATA=1")
     pytest.skip(f"reference data not found (looked in {where})")
 

@@ -18,11 +18,12 @@ import pandas as pd
 import pytest
 from scipy import sparse
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from tests.conftest import require_module
 
 from radiome.analysis import ComBat
 from radiome.errors import AnalysisError, AnalysisWarning
 
-neuroCombat = pytest.importorskip("neuroCombat").neuroCombat
+neuroCombat = require_module("neuroCombat").neuroCombat
 
 TOL = 1e-4
 
@@ -142,7 +143,7 @@ def test_frozen_parameters_apply_to_new_samples(synthetic):
 
 def test_equals_neuroharmonize_apply_on_new_samples(synthetic):
     """Frozen estimates on held-out samples: neuroHarmonize harmonizationLearn/-Apply."""
-    pytest.importorskip("nibabel")  # neuroHarmonize 2.4.5 imports it without declaring it
+    require_module("nibabel")  # neuroHarmonize 2.4.5 imports it without declaring it
     from neuroHarmonize import harmonizationApply, harmonizationLearn
 
     X, batch, cov = synthetic

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.conftest import require_module
 
 from radiome.analysis import (
     concordance,
@@ -22,7 +23,7 @@ from radiome.analysis import (
     uno_c,
 )
 
-sksurv_datasets = pytest.importorskip("sksurv.datasets")
+sksurv_datasets = require_module("sksurv.datasets")
 
 
 def _sksurv_cox(loader):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
+from tests.conftest import require_module
 
 from radiome.errors import EmptyROIError, GeometryError
 from radiome.reliability import agreement
@@ -146,7 +147,7 @@ def test_cross_check_with_deepmind_surface_distance():
     elements (corners of straddling 2x2x2 neighbourhoods vs centres of border voxels), so they
     agree within one voxel; its HD95 is the larger directed percentile, ours the pooled one.
     """
-    sd = pytest.importorskip("surface_distance")
+    sd = require_module("surface_distance")
     shape, centre = (32, 96, 80), np.array([30.0, 31.0, 35.0])
     a = _sphere(shape, ANISOTROPIC, centre, 15.0)
     b = _sphere(shape, ANISOTROPIC, centre + np.array([3.6, 2.4, 3.2]), 13.0)
@@ -166,7 +167,7 @@ def test_cross_check_with_deepmind_surface_distance():
 @_DEEPMIND_SCIPY_NAMESPACES
 def test_whole_voxel_shift_hausdorff_equals_deepmind():
     """For a whole-voxel shift both surface definitions give the same Hausdorff distance."""
-    sd = pytest.importorskip("surface_distance")
+    sd = require_module("surface_distance")
     a = np.zeros((20, 30, 30), bool)
     b = a.copy()
     a[5:12, 8:20, 6:22] = True

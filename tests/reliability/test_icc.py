@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import require_module
 
 from radiome.errors import ReliabilityError
 from radiome.reliability import ICC_FORMS, bland_altman, ccc, icc
@@ -86,7 +87,7 @@ def test_matches_pingouin(seed, n, k):
 
     pingouin rounds its CI95 column to two decimals, hence the 0.005 tolerance there.
     """
-    pg = pytest.importorskip("pingouin")
+    pg = require_module("pingouin")
     rng = np.random.default_rng(seed)
     matrix = rng.normal(size=(n, 1)) * 2 + rng.normal(size=(1, k)) * 0.7 + rng.normal(size=(n, k))
     data = _long(matrix)
