@@ -64,11 +64,13 @@ def shared_data() -> Path:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrise ``row`` with the rows of the CSV named by ``@pytest.mark.reference_rows``.
+    """Parametrise ``row`` with the rows of the CSV(s) named by ``@pytest.mark.reference_rows``.
 
     ``@pytest.mark.reference_rows("ibsi1/reference_values/x.csv", id="{config}-{feature_tag}")``
-    gives one test per row (a dict of strings) of that table under the shared data. Without
-    the data, a single ``no-data`` case asks for ``shared_data`` and so skips (or fails in CI).
+    gives one test per row (a dict of strings) of that table under the shared data; the path
+    may be a glob pattern (``ibsi1/reference_values/*_diagnostics.csv``), whose tables are read
+    in name order, and it is an error when nothing matches. Without the data, a single
+    ``no-data`` case asks for ``shared_data`` and so skips (or fails in CI).
     """
     marker = metafunc.definition.get_closest_marker("reference_rows")
     if marker is None or "row" not in metafunc.fixturenames:
@@ -78,6 +80,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("row", [None], ids=["no-data"])
         return
     id_format = marker.kwargs.get("id", "{feature_tag}")
-    with (root / marker.args[0]).open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+    paths = sorted(root.glob(marker.args[0]))
+    if not paths:
+        msg = f"{root / marker.args[0]}: no reference table matches"
+        raise FileNotFoundError(msg)
+    rows = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows += list(csv.DictReader(fh))
     metafunc.parametrize("row", rows, ids=[id_format.format(**r) for r in rows])
