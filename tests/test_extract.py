@@ -19,7 +19,7 @@ SPEC = {
 
 @pytest.mark.parametrize("case", ["brain1", "brain2", "breast1", "lung1", "lung2",
                                   "prostate_phantom"])
-def test_every_pyradiomics_case(shared_data, case):
+def test_pyradiomics_case_voxel_volume_and_mean_match_the_mask(shared_data, case):
     base = shared_data / "pyradiomics_cases"
     image = base / ("prostate_phantom_subvolume.nrrd" if case == "prostate_phantom"
                     else f"{case}_image.nrrd")
@@ -83,7 +83,7 @@ def test_nan_intensities_are_refused():
         radiome.extract(volume, radiome.Mask.from_array(mask), spec=SPEC)
 
 
-def test_roi_emptied_by_resegmentation():
+def test_roi_emptied_by_resegmentation_is_an_error():
     image = np.full((6, 6, 6), -900.0)
     mask = np.zeros((6, 6, 6), bool)
     mask[2:5, 2:5, 2:5] = True

@@ -79,14 +79,14 @@ def test_yaml_errors_name_the_file_and_line(tmp_path):
         load_spec(tmp_path / "nope.yaml")
 
 
-def test_2d_processing_interpolates_in_plane_only():
+def test_2d_spec_resampling_across_slices_is_an_error():
     spec = {"preprocessing": {"dimensions": "2d", "resampling": {"spacing": [2, 2, 2]},
                               "discretisation": {"method": "fixed_bin_number", "bin_count": 8}}}
     with pytest.raises(SpecError, match=r"must be \[null, y, x\]"):
         load_spec(spec)
 
 
-def test_modality_defaults():
+def test_default_spec_of_each_modality_holds_its_settings():
     ct, mr, pt = default_spec("CT"), default_spec("mr"), default_spec("PT")
     assert ct.preprocessing.discretisation.bin_width == 25
     assert ct.preprocessing.resegmentation.range.min == -1000

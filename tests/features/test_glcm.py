@@ -77,7 +77,7 @@ def test_direction_vectors_follow_ibsi():
     np.testing.assert_array_equal(direction_vectors(planar=False, distance=3), 3 * d3)
 
 
-def test_phantom_2d_merged_matrices(digital_phantom):
+def test_phantom_2d_matrices_per_slice_equal_the_manuals(digital_phantom):
     levels, mask = digital_phantom
     counts = cooccurrence_counts(levels, mask, n_levels=6, distance=1, planar=True)
     per_slice = counts.sum(axis=1)
@@ -85,14 +85,14 @@ def test_phantom_2d_merged_matrices(digital_phantom):
         np.testing.assert_array_equal(per_slice[z], _dense(cells, 6), err_msg=f"slice {z}")
 
 
-def test_phantom_3d_merged_matrix(digital_phantom):
+def test_phantom_3d_merged_matrix_equals_the_manuals(digital_phantom):
     levels, mask = digital_phantom
     counts = cooccurrence_counts(levels, mask, n_levels=6, distance=1, planar=False)
     assert counts.shape == (1, 13, 6, 6)
     np.testing.assert_array_equal(counts.sum(axis=(0, 1)), _dense(PHANTOM_3D_MERGED, 6))
 
 
-def test_hand_computed_matrix():
+def test_one_row_matrix_and_features_equal_hand_computed_values():
     """One row 1 1 2 along x: pairs (1,1) and (1,2) along (0,0,1), nothing along y."""
     levels = np.array([[[1, 1, 2]]], dtype=np.int64)
     counts = cooccurrence_counts(levels, levels > 0, n_levels=2, distance=1, planar=True)
@@ -145,7 +145,7 @@ def test_matrices_and_features_match_scikit_image():
 
 
 @pytest.mark.parametrize("aggregation", AGGREGATIONS)
-def test_feature_identities(aggregation):
+def test_manual_identities_hold_and_every_feature_is_returned(aggregation):
     """Identities the manual states: sum avg = 2 joint avg, dissimilarity = diff avg,
     cluster tendency = sum variance; every declared feature is returned."""
     rng = np.random.default_rng(3)

@@ -51,7 +51,7 @@ def test_distance_map_agrees_with_iterative_erosion(seed, planar):
     np.testing.assert_array_equal(distance_to_edge(mask, planar), _erosion_twin(mask, planar))
 
 
-def test_distance_map_by_hand():
+def test_distance_map_equals_hand_computed_map():
     square = np.ones((1, 5, 5), dtype=bool)
     expected = np.array([[1, 1, 1, 1, 1],
                          [1, 2, 2, 2, 1],

@@ -73,14 +73,14 @@ def _random_roi(rng, shape, n_levels):
     return levels, mask
 
 
-def test_phantom_2d_merged_matrices(digital_phantom):
+def test_phantom_2d_matrices_per_slice_equal_the_manuals(digital_phantom):
     levels, mask = digital_phantom
     per_slice = run_length_counts(levels, mask, n_levels=6, planar=True).sum(axis=1)
     for z, cells in enumerate(PHANTOM_2D_MERGED):
         assert _cells(per_slice[z]) == cells, f"slice {z}"
 
 
-def test_phantom_3d_merged_matrix(digital_phantom):
+def test_phantom_3d_merged_matrix_equals_the_manuals(digital_phantom):
     levels, mask = digital_phantom
     counts = run_length_counts(levels, mask, n_levels=6, planar=False)
     assert counts.shape[:2] == (1, 13)
@@ -110,7 +110,7 @@ def test_every_voxel_lies_in_one_run_per_direction(planar):
         np.testing.assert_array_equal(covered[s], np.broadcast_to(voxels, covered[s].shape))
 
 
-def test_hand_computed_line():
+def test_one_row_runs_and_features_equal_hand_computed_values():
     """One row 1 1 2 2 2: along x runs (1, 2) and (2, 3); along y and diagonals 5 runs of 1."""
     levels = np.array([[[1, 1, 2, 2, 2]]], dtype=np.int64)
     mask = levels > 0
@@ -128,7 +128,7 @@ def test_hand_computed_line():
     assert per_direction["rlm_r_perc"] == pytest.approx((2 / 5 + 3 * 1) / 4)
 
 
-def test_merged_n_voxels(digital_phantom):
+def test_merged_run_percentage_divides_by_voxels_of_every_matrix(digital_phantom):
     """Run percentage of merged matrices divides by N_v summed over the merged matrices."""
     levels, mask = digital_phantom
     n_runs = sum(PHANTOM_3D_MERGED.values())

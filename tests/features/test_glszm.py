@@ -100,7 +100,7 @@ def test_links_diagonally_in_plane_and_across_slices():
     assert _matrix(levels, levels > 0, planar=True) == [{(1, 1): 1, (2, 1): 1}] * 2
 
 
-def test_hand_computed_slice():
+def test_one_slice_zones_and_features_equal_hand_computed_values():
     levels = np.array([[[1, 1, 2], [2, 1, 2], [3, 3, 2]]])
     mask = levels > 0
     # zones: (i=1, 3 voxels), (2, 3), (2, 1), (3, 2); N_s = 4, N_v = 9
@@ -168,7 +168,7 @@ def test_sparse_features_agree_with_dense_formulas(seed):
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_one_slice_aggregates_alike(seed):
+def test_one_slice_gives_equal_2d_and_2_5d_features(seed):
     levels, mask = _random_roi(seed)
     levels, mask = levels[:1], mask[:1]
     results = [glszm_features(levels, mask, SPACING, n_levels=3, aggregation=a)
@@ -200,7 +200,7 @@ def test_rejects_bad_aggregation_and_levels():
         glszm_features(levels, levels < 0, SPACING, n_levels=2)
 
 
-def test_dimensions_of_aggregation_methods():
+def test_dimensions_of_lists_each_dimension_once():
     assert dimensions_of(["3d_vmrg", "2d_avg", "2d_smrg"]) == ["2d", "3d"]
     assert dimensions_of(["2_5d_dmrg", "2_5d_vmrg"]) == ["2_5d"]
 

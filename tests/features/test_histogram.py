@@ -64,7 +64,7 @@ def _twin(x: np.ndarray, n_levels: int) -> dict[str, float]:
     }
 
 
-def test_digital_phantom_by_hand():
+def test_digital_phantom_features_equal_hand_computed_values():
     got = intensity_histogram_features(*_column(PHANTOM), n_levels=6)
     assert set(got) == {f.name for f in FEATURES}
     assert got["ih_mean"] == pytest.approx(159 / 74)
@@ -124,7 +124,7 @@ def test_mode_ties_go_to_the_bin_closest_to_the_mean():
     assert intensity_histogram_features(*_column([1, 1, 3, 3]), n_levels=3)["ih_mode"] == 1.0
 
 
-def test_constant_roi():
+def test_constant_roi_gets_zero_spread_and_full_uniformity():
     got = intensity_histogram_features(*_column([2, 2, 2]), n_levels=2)
     assert got["ih_var"] == 0.0
     assert got["ih_skew"] == 0.0  # the manual sets skewness and kurtosis to 0 when var = 0

@@ -140,7 +140,7 @@ def test_fixed_bin_size_agrees_with_the_manual_twin(seed):
         assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
 
 
-def test_single_intensity():
+def test_single_intensity_gives_zero_auc_and_needs_a_range_for_fractions():
     got = intensity_volume_histogram_features(*_column([5.0, 5.0]), method="none")
     assert got["ivh_auc"] == 0.0  # the manual's definition for a single intensity
     assert math.isnan(got["ivh_v10"])  # G = [5, 5]: intensity fraction undefined

@@ -37,7 +37,7 @@ def test_peak_radius_is_that_of_a_one_cubic_centimetre_sphere():
 
 @pytest.mark.parametrize(("spacing", "count"), [((2.0, 2.0, 2.0), 123), ((5.0, 5.0, 5.0), 7),
                                                 ((7.0, 7.0, 7.0), 1)])
-def test_sphere_sizes_worked_out_by_hand(spacing, count):
+def test_sphere_voxel_counts_equal_hand_counts(spacing, count):
     offsets = sphere_offsets(spacing)
     assert len(offsets) == count
     assert [0, 0, 0] in offsets.tolist()
@@ -52,7 +52,7 @@ def test_sphere_of_an_anisotropic_grid_holds_every_centre_within_the_radius():
     assert {tuple(d) for d in sphere_offsets(spacing).tolist()} == want
 
 
-def test_cross_shaped_sphere_by_hand():
+def test_peaks_of_a_cross_shaped_sphere_equal_hand_computed_means():
     # 5 mm voxels: the sphere is a voxel and its 6 face neighbours (those that exist)
     image = np.zeros((3, 3, 3))
     image[1, 1, 1] = 10.0  # the hottest voxel, in the middle of the ROI

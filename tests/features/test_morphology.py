@@ -130,7 +130,7 @@ def test_block_of_voxels_is_its_box_of_centres_plus_the_octahedron():
     assert got["morph_vol_approx"] == 24 * 6.0
 
 
-def test_principal_axes_of_a_line_of_voxels():
+def test_line_of_voxels_has_only_a_major_principal_axis():
     n, sx = 7, 1.5
     got = _features(np.ones((1, 1, n)), (2.0, 2.0, sx))
     variance = sx**2 * n * (n + 1) / 12  # sample variance of n points sx apart
@@ -239,7 +239,7 @@ def test_rotating_calipers_find_a_rotated_rectangle():
     assert out[0] == pytest.approx([1.0, 4.0], rel=1e-12)
 
 
-def test_minimum_bounding_box_of_a_rotated_box():
+def test_minimum_bounding_box_of_a_rotated_box_has_its_edges():
     rng = np.random.default_rng(6)
     edges = np.array([5.0, 3.0, 2.0])
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) * edges
@@ -300,7 +300,7 @@ def test_bad_inputs_name_the_culprit():
         morphology_features(mask, (1, 1, 1), image=np.ones((2, 2, 2)), int_mask=~mask)
 
 
-def test_family_adapter_reads_the_roi():
+def test_family_adapter_equals_morphology_features_of_both_masks():
     morph = _blob(12)
     intensity = morph & (np.random.default_rng(13).random(morph.shape) < 0.8)
     image = np.random.default_rng(14).normal(size=morph.shape)

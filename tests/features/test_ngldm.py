@@ -81,7 +81,7 @@ def test_digital_phantom_matrices_of_the_manual(digital_phantom):
     }
 
 
-def test_hand_computed_dependences():
+def test_dependences_and_features_equal_hand_computed_values():
     mask = HAND > 0
     assert _cells(_ngldm(HAND, mask, 3, 1, 0, planar=True)[0]) == {
         (1, 4): 4, (2, 2): 1, (2, 3): 2, (2, 4): 1, (3, 1): 1}

@@ -125,7 +125,7 @@ def test_features_agree_with_literal_double_sums(seed):
     assert got == pytest.approx(expected, rel=1e-12)
 
 
-def test_two_voxels_by_hand():
+def test_two_voxel_features_equal_hand_computed_values():
     # each voxel's only neighbour has the other level: n = s = 1 for levels 1 and 2, p = 1/2
     levels = np.array([[[1, 2]]])
     got = ngtdm_features(levels, levels > 0, SPACING, n_levels=2)

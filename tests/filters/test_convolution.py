@@ -29,7 +29,9 @@ def _along_x(values: np.ndarray) -> np.ndarray:
     ("periodic", [4, 8, 1, 2, 4, 8, 1, 2]),
     ("mirror", [2, 1, 1, 2, 4, 8, 8, 4]),
 ])
-def test_pad_boundary_conditions(boundary: str, padded: list[float]) -> None:
+def test_pad_extends_a_line_as_each_boundary_condition_says(
+    boundary: str, padded: list[float]
+) -> None:
     assert pad(_LINE, [(2, 2)], boundary).tolist() == padded  # type: ignore[arg-type]
 
 
@@ -56,7 +58,9 @@ def test_even_filter_has_its_origin_at_n_over_2() -> None:
     ("periodic", [-6, 3, 6, -3]),
     ("mirror", [1, 3, 6, 4]),
 ])
-def test_convolution_at_the_border(boundary: str, expected: list[float]) -> None:
+def test_convolution_at_the_border_follows_the_boundary_condition(
+    boundary: str, expected: list[float]
+) -> None:
     taps = Taps((-1, 1), (1.0, -1.0))
     got = convolve_taps(_along_x(_LINE), taps, 2, boundary)  # type: ignore[arg-type]
     assert got.ravel().tolist() == expected

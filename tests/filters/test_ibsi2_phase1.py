@@ -114,7 +114,9 @@ def _row_disagreements(row: dict[str, str], spec: object) -> list[str]:
 
 
 @pytest.mark.reference_rows("ibsi2/phase1_configurations.csv", id="{test_id}")
-def test_ibsi2_phase1(row: dict[str, str], shared_data: Path) -> None:
+def test_response_map_within_1_percent_of_ibsi2_phase1_reference(
+    row: dict[str, str], shared_data: Path
+) -> None:
     """The response map is within 1 % of the reference range of the consensus map, everywhere."""
     test_id = row["test_id"]
     if not row["reference_map"]:

@@ -51,7 +51,7 @@ def test_union_picks_the_model_by_kind() -> None:
     (RieszSpec(order=(1, 0, 0), base=LoGSpec(sigma_mm=3, boundary="zero")),
      "riesz_o1-0-0_log_s3mm_zero"),
 ])
-def test_canonical_names(spec: object, name: str) -> None:
+def test_canonical_name_of_each_example(spec: object, name: str) -> None:
     assert canonical_name(spec) == name
 
 

@@ -116,7 +116,7 @@ def test_constant_feature_is_undefined_warns_and_does_not_pass():
     assert not row["passes"]
 
 
-def test_two_rois_per_patient_are_duplicates():
+def test_two_rois_per_patient_are_a_duplicates_error():
     long = _cohort(n_patients=5)
     with pytest.raises(ReliabilityError, match=r"duplicated \(patient, timepoint, feature\)"):
         feature_icc(pd.concat([long, long.assign(roi="node")]), by="timepoint")
@@ -127,7 +127,7 @@ def test_bad_arguments_are_all_named():
         feature_icc(_cohort(n_patients=5), form="ICC4")
 
 
-def test_stable_features_lower_bound_or_point():
+def test_stable_features_threshold_the_lower_bound_or_the_point():
     table = pd.DataFrame(
         {
             "feature": ["a", "b", "c", "d"],
@@ -145,6 +145,6 @@ def test_stable_features_lower_bound_or_point():
         stable_features(table.drop(columns="ci_low"))
 
 
-def test_stable_features_of_a_feature_icc_table():
+def test_stable_features_are_the_passing_rows_of_feature_icc():
     table = feature_icc(_cohort(), by="timepoint")
     assert stable_features(table, min_icc=0.75) == table.loc[table["passes"], "feature"].tolist()

@@ -56,7 +56,7 @@ def test_shrout_fleiss_1979_published_iccs():
     )
 
 
-def test_mcgraw_wong_names():
+def test_icc_forms_carry_mcgraw_wong_names_and_models():
     table = icc(_long(SHROUT_FLEISS), subject="subject", rater="rater", value="value")
     assert table["mcgraw_wong"].tolist() == [
         "ICC(1)",
@@ -82,7 +82,7 @@ _PINGOUIN_TYPES = {
 
 
 @pytest.mark.parametrize(("seed", "n", "k"), [(0, 6, 4), (1, 30, 2), (2, 12, 5), (3, 50, 3)])
-def test_matches_pingouin(seed, n, k):
+def test_icc_matches_pingouin(seed, n, k):
     """Estimates, F-tests and confidence intervals equal pingouin.intraclass_corr's.
 
     pingouin rounds its CI95 column to two decimals, hence the 0.005 tolerance there.
@@ -153,12 +153,12 @@ def test_missing_policy_drop_is_listwise_deletion():
         (lambda d: d.assign(value="x"), r"column 'value' must hold numbers"),
     ],
 )
-def test_bad_tables_are_clear_errors(mutate, match):
+def test_bad_tables_are_errors_naming_the_problem(mutate, match):
     with pytest.raises(ReliabilityError, match=match):
         icc(mutate(_long(SHROUT_FLEISS)), subject="subject", rater="rater", value="value")
 
 
-def test_ccc_definition_and_identities():
+def test_ccc_equals_lins_formula_and_r_times_bias_correction():
     """ρc = 2 s_xy / (s_x² + s_y² + (x̄ - ȳ)²) (moments over n) = r · C_b (Lin 1989, eq. 2-3)."""
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     y = np.array([1.5, 2.0, 3.5, 3.5, 5.5])
@@ -203,7 +203,7 @@ def test_ccc_rejects_bad_input():
         ccc([1.0, np.nan, 3.0], [1.0, 2.0, 3.0])
 
 
-def test_bland_altman_by_hand():
+def test_bland_altman_equals_hand_computed_limits():
     """Differences y - x = (0.5, 0, 0.5, -0.5, 0.5): bias 0.2, SD (n - 1) sqrt(0.2)."""
     got = bland_altman([1.0, 2.0, 3.0, 4.0, 5.0], [1.5, 2.0, 3.5, 3.5, 5.5])
     assert got["bias"] == pytest.approx(0.2)

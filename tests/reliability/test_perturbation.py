@@ -160,7 +160,7 @@ def test_contour_randomisation_changes_the_boundary_moderately():
     assert all(0.6 < d < 1.0 for d in dice), dice
 
 
-def test_icc_across_perturbations_over_a_cohort():
+def test_icc_across_perturbations_is_high_for_mean_low_for_equal_volumes():
     """Lesions of distinct contrasts but equal size: across perturbations the mean intensity is
     reliable (between-case variance dominates), the ROI volume is not (it has none)."""
     rows = []
@@ -197,7 +197,7 @@ def test_bad_settings_are_all_named():
         perturb(volume, mask, n=0, seed=-1, translation=2.0, volume_change=1.0)
 
 
-def test_mask_on_another_grid_or_empty():
+def test_mask_on_another_grid_or_empty_is_an_error():
     volume, mask = _case()
     other = Mask(mask.array, Grid(mask.grid.shape, (3.0, 0.6, 1.0)), source="other.nii")
     with pytest.raises(GeometryError, match=r"other\.nii: mask grid differs.*spacing"):

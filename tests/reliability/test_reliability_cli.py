@@ -52,7 +52,7 @@ def test_agreement_json_equals_the_api(two_masks):
     assert got["hd_mm"] == pytest.approx(7.5)
 
 
-def test_agreement_table_output(two_masks):
+def test_agreement_text_output_gives_dice_and_hd95(two_masks):
     path_a, path_b, *_ = two_masks
     result = CliRunner().invoke(app, ["agreement", str(path_a), str(path_b), "--roi-b", "2"])
     assert result.exit_code == 0, result.output
@@ -120,7 +120,7 @@ def test_icc_command_on_shrout_fleiss_csv(tmp_path):
     assert "ICC(A,1)" in text.stdout
 
 
-def test_icc_command_missing_policy(tmp_path):
+def test_icc_command_refuses_missing_ratings_unless_dropped(tmp_path):
     path = _ratings_csv(tmp_path)
     table = pd.read_csv(path)
     table.loc[0, "score"] = None
@@ -134,7 +134,7 @@ def test_icc_command_missing_policy(tmp_path):
     assert {r["n_subjects"] for r in json.loads(result.stdout)} == {5}
 
 
-def test_icc_command_errors(tmp_path):
+def test_icc_command_errors_name_the_file_or_columns(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["icc", str(tmp_path / "none.csv")])
     assert isinstance(result.exception, MissingFileError)

@@ -36,7 +36,7 @@ def test_plot_icc_writes_a_png(tmp_path, n):
     assert height >= 360
 
 
-def test_plot_icc_errors(tmp_path):
+def test_plot_icc_bad_path_or_table_is_an_error(tmp_path):
     with pytest.raises(ReliabilityError, match=r"must end in \.png"):
         plot_icc(_icc_table(3), tmp_path / "icc.pdf")
     with pytest.raises(ReliabilityError, match=r"lacks column\(s\) \['ci_low'\]"):

@@ -89,7 +89,7 @@ def test_multi_rater_study_ranks_contour_sensitive_features_lower(tmp_path, spec
     assert icc["morph_volume"] > icc["stat_min"]
 
 
-def test_perturbation_study(tmp_path, spec, capsys):
+def test_perturbation_study_stores_versions_and_writes_icc_once(tmp_path, spec, capsys):
     rows = []
     for case in range(3):
         volume, mask = synthetic_case(case + 3, shape=(10, 48, 48), spacing=(2.5, 1.0, 1.0))
