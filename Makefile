@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-models lock clean
+.PHONY: demo test bench bench-models kernels lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "radiome needs Python >= 3.11, got " + sys.version.split()[0])'
@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m radiome._kernels
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -19,6 +20,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Compile the numerical kernels ahead of time again (after editing a kernel module; until then
+# radiome notices the change and compiles them with numba's JIT on first use).
+kernels: $(STAMP)
+	$(PY) -m radiome._kernels
 
 # Benchmarks (not tests): speed against PyRadiomics and MIRP, scaling, cohort throughput.
 bench: $(STAMP)
@@ -36,4 +42,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info src/radiome/_compiled_*

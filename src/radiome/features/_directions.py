@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features._zones import check_inputs, neighbour_offsets
 from radiome.features.registry import FeatureValues
@@ -120,7 +120,7 @@ def compact_levels(
                     np.ascontiguousarray(mask, dtype=np.bool_), int(n_levels))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("Tuple((i8[::1], i8[:, :, ::1]))(i8[:, :, ::1], b1[:, :, ::1], i8)")
 def _compact(levels, mask, n_levels):
     """:func:`compact_levels` of C-contiguous int64 levels (1..n_levels in the mask)."""
     flat = levels.ravel()
@@ -166,7 +166,7 @@ class SparseStack:
         return cls(unique, counts, shape)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(i8[::1], 2)(i4[::1])")
 def _runs(ordered):
     """The distinct values of a sorted array (int64) and how often each occurs."""
     unique = np.empty(ordered.size, dtype=np.int64)
@@ -211,7 +211,7 @@ def merged_entries(stack: np.ndarray | SparseStack,
     return matrix, row, col, counts, n_matrices
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(i8[::1], 4)(i8[:, :, ::1])")
 def _dense_entries(matrices):
     """(matrix, row, col, count) of the non-zero cells of a (K, R, C) array, in C order."""
     n_matrices, n_rows, n_cols = matrices.shape

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from scipy.spatial import ConvexHull
 from scipy.spatial.distance import cdist
+
+from radiome._kernels import kernel
 
 __all__ = ["ellipsoid_area", "max_distance", "minimum_bounding_box", "minimum_volume_ellipsoid"]
 
@@ -91,7 +92,7 @@ def _plane_bases(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, np.cross(normals, u)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("none(f8[:, ::1], f8[:, ::1], f8[:, ::1])")
 def _rectangles_kernel(xs, ys, out):
     """out[k] = sides (short, long) of the least-area rectangle around (xs[k], ys[k])."""
     n_sets, n = xs.shape
@@ -131,7 +132,7 @@ def _rectangles_kernel(xs, ys, out):
                 out[k, 0], out[k, 1] = min(w, l), max(w, l)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _turn(x, y, o, a, b):
     """Cross product (a - o) × (b - o): > 0 when o, a, b turn counter-clockwise."""
     return (x[a] - x[o]) * (y[b] - y[o]) - (y[a] - y[o]) * (x[b] - x[o])
@@ -170,7 +171,7 @@ def minimum_volume_ellipsoid(points: np.ndarray, tolerance: float = 1e-3) -> np.
     return np.sort(1.0 / np.sqrt(np.linalg.eigvalsh(shape)))[::-1]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("f8[::1](f8[:, ::1], f8)")
 def _khachiyan(q, tolerance):
     """Barycentric weights u of Khachiyan's method for the lifted points q (d + 1, n)."""
     dims, n = q.shape

@@ -22,9 +22,9 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.errors import FeatureError
 
 __all__ = [
@@ -99,7 +99,7 @@ def check_inputs(
     return levels, mask
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(i8, 3)(i8[::1], b1[::1])")
 def _range_in_mask(levels, mask):
     """(number, lowest, highest) of the levels inside the mask (flat arrays)."""
     count = 0
@@ -135,7 +135,7 @@ def _offsets(distance: int, planar: bool, backward: bool) -> np.ndarray:
     return np.ascontiguousarray(offsets[keep], dtype=np.int64)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _find(parent, i):
     """Root of voxel ``i`` in the union-find forest, halving the path on the way."""
     while parent[i] != i:
@@ -159,7 +159,7 @@ def padded_levels(levels: np.ndarray, mask: np.ndarray,
     return flat, voxels[:used], shape  # type: ignore[return-value]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("i8(i8[:, :, ::1], b1[:, :, ::1], i8, i8, i8, i8[::1], i8[::1])")
 def _pad_flat(levels, mask, width, ny, nx, flat, voxels):
     """Write the mask's levels into ``flat`` (padded, rows ``ny`` x ``nx``) and their flat
     indices into ``voxels``, in C order; return how many."""
@@ -181,7 +181,7 @@ def flat_steps(offsets: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
                                                    dtype=np.int64))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("i8(i8[::1], i8[::1], i8[::1], i8[::1])")
 def _label_zones_kernel(flat, voxels, steps, voxel_zone):
     """Fill ``voxel_zone`` with the zone id of each mask voxel (0.. by first voxel in C
     order); return n_zones. ``flat``, ``voxels`` as from :func:`padded_levels`, ``steps``
@@ -286,7 +286,7 @@ def _marginal_squares(matrix: np.ndarray, index: np.ndarray, count: np.ndarray,
 _DENSE_MARGINALS = 1 << 22
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("f8[:, ::1](i8[::1], f8[::1], f8[::1], f8[::1], f8[::1], f8[::1], i8, i8[::1], i8[::1], b1)")
 def _batch_sums(matrix, i, j, c, p, plogp, n_matrices, level, column, marginals):
     """Per-matrix sums of the generic features, each over the entries in their order.
 

@@ -15,9 +15,9 @@ Directions, distances and the six aggregation methods are described in
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.features._directions import (
     SparseStack,
     compact_levels,
@@ -95,7 +95,7 @@ def cooccurrence_counts(
     return upper + upper.transpose(0, 1, 3, 2)  # the diagonal doubles, as each pair counts twice
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
     """The sums over matrix cells that GLCM features need, from the upper triangles.
 
@@ -149,7 +149,7 @@ def _entry_sums(matrix, row, col, count, n_matrices, grey, n_levels):
     return p_i, p_minus, p_plus, sums
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("i8(i8[::1], i8[::1], i8[::1], i8, i8, b1, i8, i8[::1])")
 def _pair_keys_kernel(flat, voxels, steps, plane, width, slice_wise, n_levels, out):
     """Write the key ((s D + m) G + a) G + b, a <= b, of every neighbour pair to ``out``;
     ``flat``, ``voxels`` as from :func:`padded_levels`, ``plane`` its voxels per slice."""
@@ -200,7 +200,7 @@ def _upper_counts(levels: np.ndarray, mask: np.ndarray, *, n_levels: int, distan
     return counts.reshape(n_slices, n_dirs, n_levels, n_levels)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel()
 def _plogp_sum(p):
     """Σ p log2 p over the non-zero entries of a 1D array."""
     total = 0.0
@@ -210,7 +210,7 @@ def _plogp_sum(p):
     return total
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@kernel("f8[::1](i8[::1], i8[::1], i8[::1], f8[::1], i8, f8[::1], i8)", error_model="numpy")
 def _feature_means(matrix, row, col, count, n_matrices, grey, n_levels):
     """Every GLCM feature (order of :data:`FEATURES`) averaged over K matrices given by
     sparse entries (see :func:`_entry_sums`); an average leaves out the matrices where the

@@ -10,9 +10,9 @@ Directions and the six aggregation methods are described in
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.features._directions import (
     SparseStack,
     compact_levels,
@@ -79,7 +79,7 @@ _GENERIC = {
 }
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("i8(i8[::1], i8[::1], i8[::1], i8[::1], i8, i8, i8[::1])")
 def _run_keys_kernel(voxels, levels, steps, slice_of, n_levels, n_lengths, out):
     """Write the key ((s D + d) N_g + i - 1) N_r + j - 1 of every run to ``out``; return how many.
 

@@ -20,9 +20,9 @@ as :func:`numpy.gradient` computes it; a single bin has H' = 0.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -137,7 +137,7 @@ def intensity_histogram_features(
     }
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(f8, 14)(i8[::1], f8, f8, f8)")
 def _histogram_sums(counts, median, p10, p90):
     """μ, σ², Σ (i-μ)³ p_i, Σ (i-μ)⁴ p_i, Σ |i-μ| p_i, Σ |i-M| p_i, -Σ p_i log2 p_i, Σ p_i²,
     the robust mean absolute deviation (P10 <= i <= P90), the extremes of H' and their first

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from scipy.signal import fftconvolve
 
+from radiome._kernels import kernel
 from radiome.errors import EmptyROIError, FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -115,7 +115,7 @@ def _sphere_means(image: np.ndarray, centres: np.ndarray, offsets: np.ndarray) -
                                 np.ascontiguousarray(offsets))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("f8[::1](f8[:, :, ::1], i8[:, ::1], i8[:, ::1])")
 def _sphere_means_kernel(image, centres, offsets):
     """Mean of the voxels at centre + offset that lie in the image, for each centre."""
     nz, ny, nx = image.shape

@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 from functools import cached_property
 
-import numba
 import numpy as np
 from scipy import fft
 from scipy.spatial import ConvexHull
 from skimage.measure import marching_cubes
 
+from radiome._kernels import kernel
 from radiome.errors import EmptyROIError, FeatureError
 from radiome.features._enclosing import (
     ellipsoid_area,
@@ -102,7 +102,7 @@ class Mesh:
         return self._volume_area[1]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(f8, 2)(f8[:, ::1], i8[:, ::1])")
 def _volume_area_kernel(vertices, faces):
     """|Σ a·(b×c)| / 6 and Σ |(b-a)×(c-a)| / 2 over the faces (a, b, c) of a mesh."""
     volume = 0.0
@@ -398,7 +398,7 @@ def spatial_autocorrelation(
 _DIRECT_PAIRS_PER_FFT_VOXEL = 20
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(f8, 3)(f8[::1, :], f8[::1])")
 def _pair_sums(points, deviation):
     """W, sum w_ij a_i a_j and sum w_ij (a_i - a_j)² over ordered pairs i ≠ j (w = 1/distance)."""
     n = points.shape[0]

@@ -10,9 +10,9 @@ with dependence count j, p_ij = s_ij / N_s, s_i. and s_.j the marginal sums. Agg
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features._zones import (
     by_dimension,
@@ -70,7 +70,7 @@ _GENERIC = {
 }
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("none(i8[::1], i8[::1], i8[::1], i8, i8, i8, b1, i8[:, :, ::1])")
 def _ngldm_kernel(flat, voxels, steps, plane, width, coarseness, planar, out):
     """Add s_ij to ``out`` ((slices or 1, N_g + 1, len(steps) + 2) int64), voxels in C order;
     ``flat``, ``voxels`` as from :func:`padded_levels`, ``plane`` its voxels per slice."""

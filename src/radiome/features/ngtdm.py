@@ -12,9 +12,9 @@ sums over pairs (i1, i2) run over grey levels with p > 0. Aggregation (``2d`` 8Q
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features._zones import (
     by_dimension,
@@ -42,7 +42,7 @@ FEATURES = (
 _MAX_COARSENESS = 1.0e6
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("none(i8[::1], i8[::1], i8[::1], i8, i8, b1, i8[:, ::1], f8[:, ::1])")
 def _ngtdm_kernel(flat, voxels, steps, plane, width, planar, counts, diffs):
     """Add n_i to ``counts`` and s_i to ``diffs`` ((slices or 1, N_g + 1)), voxels in C order;
     ``flat``, ``voxels`` as from :func:`padded_levels`, ``plane`` its voxels per slice."""
@@ -75,7 +75,7 @@ def _ngtdm(
     return counts, diffs
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("UniTuple(f8, 4)(f8[::1], f8[::1], f8[::1])")
 def _pair_sums(i, p, s):
     """Σ p1 p2 (i1-i2)², Σ |i1 p1 - i2 p2|, Σ |i1-i2| (p1 s1 + p2 s2)/(p1 + p2) and
     Σ (p1 + p2)(i1-i2)² over all ordered pairs of present grey levels.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
+from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.features.roi import RoiData
@@ -66,7 +66,7 @@ def linear_percentiles(order_statistic: Callable[[np.ndarray], np.ndarray],
     return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("f8[::1](f8[:, ::1])")
 def pairwise_total(partial):
     """Σ over the rows of (B, Q) partial sums, adding neighbours pairwise (error O(log B))."""
     work = partial.copy()
@@ -81,7 +81,7 @@ def pairwise_total(partial):
     return work[0]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("Tuple((f8, f8, f8, f8[::1]))(f8[::1], f8, f8, f8)")
 def _sums(x, low, high, median):
     """Σ X, Σ X², N and Σ X of the values in [low, high], then Σ (X - μ)^2,3,4, Σ |X - μ|,
     Σ |X - M| and Σ |X - μ_r| over [low, high] (μ_r their mean), summed in blocks."""

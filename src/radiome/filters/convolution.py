@@ -25,10 +25,10 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, NamedTuple
 
-import numba
 import numpy as np
 from scipy import fft as sfft
 
+from radiome._kernels import kernel
 from radiome.filters.spec import Boundary, Dimensions, Pooling
 
 __all__ = [
@@ -389,7 +389,7 @@ def _merged_last_pass(array: np.ndarray, items: list[tuple[tuple[Chain, ...], fl
                             boundary), len(finals)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("none(f8[:, :, ::1], f8[::1], i8[::1], i8[::1], f8[:, :, ::1])")
 def _convolve_lines(lines, weights, shifts, source, out):
     """out[a, i, b] = sum_m weights[m] * lines[a, source[i + shifts[m]], b] (source -1: zero)."""
     n_outer, n, n_inner = out.shape

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from scipy import fft as sfft
 
+from radiome._kernels import kernel
 from radiome.filters.convolution import fft_filter, pad, pool
 from radiome.filters.spec import GaborSpec
 
@@ -138,7 +138,7 @@ def _plane_pool(stack: np.ndarray, plane_spacing: tuple[float, float], spec: Gab
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel("none(c16[:, :, :], f8[:, :, ::1], b1)")
 def _pool_modulus(response, total, use_max):
     """total <- max(total, |response|) or total + |response|, voxel by voxel."""
     nz, ny, nx = response.shape
