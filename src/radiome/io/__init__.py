@@ -14,7 +14,13 @@ from radiome.errors import (
     UnreadableFileError,
     UnsupportedModalityError,
 )
-from radiome.io.volumes import grid_from_sitk, is_dicom_file, read_sitk, write_volume
+from radiome.io.volumes import (
+    check_not_cut_in_preamble,
+    grid_from_sitk,
+    is_dicom_file,
+    read_sitk,
+    write_volume,
+)
 from radiome.volume import AcquisitionMetadata, Mask, Volume
 
 __all__ = ["is_dicom_file", "load_mask", "load_volume", "read_metadata", "write_volume"]
@@ -26,10 +32,13 @@ _MASK_MODALITIES = ("RTSTRUCT", "SEG")
 
 
 def _existing(path: str | Path, what: str) -> Path:
+    """``path`` if it exists (a file cut within the DICOM preamble is an error)."""
     path = Path(path)
     if not path.exists():
         msg = f"{path}: {what} does not exist"
         raise MissingFileError(msg)
+    if path.is_file():
+        check_not_cut_in_preamble(path)
     return path
 
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from radiome.errors import UnreadableFileError
+from radiome.io.volume_integrity import check_volume_file
 from radiome.volume import Grid, Mask, Volume
 
-__all__ = ["grid_from_sitk", "is_dicom_file", "read_sitk", "to_sitk", "write_volume"]
+__all__ = [
+    "check_not_cut_in_preamble",
+    "grid_from_sitk",
+    "is_dicom_file",
+    "read_sitk",
+    "to_sitk",
+    "write_volume",
+]
+
+_DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 
 
 def is_dicom_file(path: Path) -> bool:
@@ -23,14 +34,55 @@ def is_dicom_file(path: Path) -> bool:
         return False
 
 
+def check_not_cut_in_preamble(path: Path) -> None:
+    """Raise :class:`UnreadableFileError` for a file cut within the DICOM preamble.
+
+    That is a file shorter than the 128-byte preamble and 'DICM' marker that looks like the
+    start of a DICOM file: named ``.dcm``, ``.dicom`` or ``.ima``, or without suffix and empty,
+    only zeros or ending in the start of the marker (a slice cut so short would otherwise be
+    skipped as "not DICOM" and leave its series).
+    """
+    size = path.stat().st_size
+    suffix = path.suffix.lower()
+    if size >= 132 or path.name.startswith(".") or suffix not in ("", *_DICOM_SUFFIXES):
+        return
+    start = path.read_bytes()
+    if (
+        suffix in _DICOM_SUFFIXES
+        or not start.strip(b"\x00")
+        or (size > 128 and b"DICM".startswith(start[128:]))
+    ):
+        msg = (
+            f"{path}: truncated: the file has {size} bytes, fewer than the 132 of the DICOM "
+            "preamble and its 'DICM' marker"
+        )
+        raise UnreadableFileError(msg)
+
+
+def _itk_reason(exc: RuntimeError) -> str:
+    """The telling part of an ITK exception: its error line without source path and address."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    error = next((line for line in lines if "ERROR" in line), lines[-1] if lines else "")
+    reason = re.sub(r"^.*(ITK ERROR|itk::ERROR): \w+\(0x[0-9a-f]+\): ", "", error)
+    if lines and lines[-1] != error and lines[-1].startswith("["):
+        detail = re.sub(r"^\[\w+\] \w+: ", "", lines[-1])
+        reason = f"{reason.rstrip(':')}: {detail}"
+    return reason or "unknown format"
+
+
 def read_sitk(path: Path) -> sitk.Image:
-    """Read an image file with SimpleITK; :class:`UnreadableFileError` names the file."""
+    """Read an image file with SimpleITK; :class:`UnreadableFileError` names the file.
+
+    NIfTI, NRRD and MetaImage files are first checked to hold every byte their header
+    announces (:func:`radiome.io.volume_integrity.check_volume_file`): ITK would zero-fill
+    the voxels missing from a NIfTI file cut short.
+    """
+    check_volume_file(path)
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        reason = next((line for line in first if "ERROR" in line or "Exception" in line), "")
-        msg = f"{path}: not a readable image file ({reason.strip() or 'unknown format'})"
+        check_volume_file(path, thorough=True)
+        msg = f"{path}: not a readable image file ({_itk_reason(exc)})"
         raise UnreadableFileError(msg) from None
     if image.GetDimension() != 3:
         if image.GetDimension() == 4 and image.GetSize()[3] == 1:
@@ -39,7 +91,8 @@ def read_sitk(path: Path) -> sitk.Image:
             msg = f"{path}: radiome needs a 3D image, got {image.GetDimension()}D {image.GetSize()}"
             raise UnreadableFileError(msg)
     if image.GetNumberOfComponentsPerPixel() != 1:
-        msg = f"{path}: radiome needs one channel per voxel, got {image.GetNumberOfComponentsPerPixel()}"
+        n = image.GetNumberOfComponentsPerPixel()
+        msg = f"{path}: radiome needs one channel per voxel, got {n}"
         raise UnreadableFileError(msg)
     return image
 
