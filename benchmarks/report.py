@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agreement import PAIRS, RELATIVE_TOLERANCE, UNMATCHED
+from pyradiomics_pairs import PAIRS, RELATIVE_TOLERANCE, UNMATCHED
 from bench_config import MODES
 
 __all__ = ["render"]

@@ -24,9 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-from agreement import DIFFERENCES, agreement_case
+from agreement import agreement_case
 from bench_config import BENCH_DIR, BENCHMARKS, CASES, MODES
 from envs import ensure_env
+from pyradiomics_pairs import DIFFERENCES
 from report import render
 from scaling import run_scaling
 from speed import describe, mode_available, time_case_mode

@@ -20,7 +20,8 @@ def _data_candidates() -> list[Path]:
     return [_REPO.parent / "shared" / "data", Path("/work/shared/data")]
 
 
-def _data_root() -> Path | None:
+def find_data_root() -> Path | None:
+    """The shared data folder, or None when it is not there (collection-time use)."""
     return next((p for p in _data_candidates() if (p / "ibsi1").is_dir()), None)
 
 
@@ -54,7 +55,7 @@ def shared_data() -> Path:
     Tests that need it skip when it is missing, unless ``RADIOME_REQUIRE_DATA=1`` (CI), where
     they fail instead.
     """
-    root = _data_root()
+    root = find_data_root()
     if root is not None:
         return root
     where = ", ".join(str(p) for p in _data_candidates())
@@ -75,7 +76,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("reference_rows")
     if marker is None or "row" not in metafunc.fixturenames:
         return
-    root = _data_root()
+    root = find_data_root()
     if root is None:
         metafunc.parametrize("row", [None], ids=["no-data"])
         return
