@@ -42,7 +42,7 @@ def run_throughput(n_cases: int, worker_counts: tuple[int, ...] = (1, 2),
     runs = []
     for workers in worker_counts:
         with tempfile.TemporaryDirectory(dir=BENCH_DIR) as tmp:
-            store = FeatureStore(f"sqlite:///{tmp}/features.db")
+            store = FeatureStore(f"sqlite:///{tmp}/features.db", create=True)
             finished: list[float] = []
             started = time.perf_counter()
             summary = run_batch(manifest, spec, store, workers=workers,

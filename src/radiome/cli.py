@@ -244,8 +244,19 @@ def batch(
     strict: Annotated[
         bool, typer.Option("--strict", help="Skip cases that fail the acquisition profile.")
     ] = False,
+    keep_other_versions: Annotated[
+        bool,
+        typer.Option("--keep-other-versions", help="Keep cases stored by other software "
+                     "(radiome version or code, numerical libraries) instead of recomputing."),
+    ] = False,
 ) -> None:
-    """Extract a cohort in parallel on Dask into the feature store (resumable)."""
+    """Extract a cohort in parallel on Dask into the feature store (resumable).
+
+    Cases stored with the same spec, inputs and software are skipped; cases stored by other
+    software are recomputed unless --keep-other-versions. SIGTERM ends the run as interrupted.
+    """
+    import signal
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -262,26 +273,47 @@ def batch(
         raise typer.BadParameter(msg, param_hint="--workers")
     table = read_manifest(manifest)
     resolved = _batch_spec(spec, table)
-    feature_store = FeatureStore(store)
+    feature_store = FeatureStore(store, create=True)
     console = Console(stderr=True)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("done {task.fields[done]} · failed {task.fields[failed]} · "
                           "skipped {task.fields[skipped]}"), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("cases", total=len(table), done=0, failed=0, skipped=0)
+    terminated = []
 
-        def advance(summary, _outcome) -> None:
-            progress.update(task, advance=1, done=summary.done, failed=summary.failed,
-                            skipped=summary.skipped)
+    def interrupt(signum, _frame) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
 
-        summary = run_batch(table, resolved, feature_store, workers=workers, scheduler=scheduler,
-                            strict=strict, manifest_name=str(manifest), on_progress=advance)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("cases", total=len(table), done=0, failed=0, skipped=0)
+
+            def advance(summary, _outcome) -> None:
+                progress.update(task, advance=1, done=summary.done, failed=summary.failed,
+                                skipped=summary.skipped)
+                if terminated:  # a SIGTERM whose KeyboardInterrupt Python had to drop
+                    raise KeyboardInterrupt
+
+            summary = run_batch(table, resolved, feature_store, workers=workers,
+                                scheduler=scheduler, strict=strict, manifest_name=str(manifest),
+                                on_progress=advance, keep_other_versions=keep_other_versions)
+    except KeyboardInterrupt:
+        typer.echo("radiome: batch interrupted; the cases stored so far stay stored, and "
+                   "running the same command again resumes", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    note = summary.software_note()
     typer.echo(
         f"run {summary.run_id}: {summary.total} case(s) in {summary.seconds:.1f} s: "
         f"{summary.done} extracted, {summary.unchanged} already stored, "
-        f"{summary.nonconformant} non-conformant skipped, {summary.failed} failed "
-        f"(spec {resolved.hash}, store {store})", err=True,
+        f"{summary.nonconformant} non-conformant skipped, {summary.failed} failed"
+        f"{'; ' + note if note else ''} (spec {resolved.hash}, store {store})", err=True,
     )
+    if summary.warned:
+        typer.echo(f"{summary.warned} case(s) raised warnings: `radiome export --store {store} "
+                   "--warnings --out warnings.csv` lists them", err=True)
     if summary.failed:
         typer.echo(f"{summary.failed} case(s) failed: `radiome export --store {store} --errors "
                    "--out errors.csv` lists them with the reasons", err=True)
@@ -333,22 +365,35 @@ def export(
     wide: Annotated[bool, typer.Option("--wide", help="One row per case and ROI.")] = False,
     run: Annotated[int | None, typer.Option("--run", help="Only the cases of this run.")] = None,
     errors: Annotated[bool, typer.Option("--errors", help="Export the error rows instead.")] = False,
+    warnings: Annotated[
+        bool, typer.Option("--warnings", help="Export the warnings raised by each case instead.")
+    ] = False,
+    provenance: Annotated[
+        bool,
+        typer.Option("--provenance", help="Add run_id, input hashes, radiome_version and "
+                     "software (versions that computed each case) after the usual columns."),
+    ] = False,
 ) -> None:
-    """Export the feature store (long or wide table, or the errors)."""
-    from radiome.cohort import FeatureStore
+    """Export the feature store (long or wide table, or the errors, or the warnings)."""
+    from radiome.cohort import PROVENANCE_COLUMNS, FeatureStore
     from radiome.table import to_wide, write_table
 
+    if errors and warnings:
+        msg = "give --errors or --warnings, not both"
+        raise typer.BadParameter(msg, param_hint="--errors")
     feature_store = FeatureStore(store)
-    if errors:
-        table = feature_store.errors()
+    if errors or warnings:
+        table = feature_store.errors() if errors else feature_store.warnings()
         if run is not None:
             table = table[table["run_id"] == run]
         write_table(table, out)
-        typer.echo(f"{len(table)} error row(s) written to {out}", err=True)
+        typer.echo(f"{len(table)} {'error' if errors else 'warning'} row(s) written to {out}",
+                   err=True)
         return
-    table = feature_store.features(run_id=run)
+    table = feature_store.features(run_id=run, provenance=provenance)
     if wide:
-        table = to_wide(table, index=["case_id", "roi", "spec_hash"]).reset_index()
+        index = ["case_id", "roi", "spec_hash", *(PROVENANCE_COLUMNS if provenance else ())]
+        table = to_wide(table, index=index).reset_index()
     write_table(table, out)
     typer.echo(f"{len(table)} row(s) written to {out}", err=True)
 

@@ -14,7 +14,7 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["VALUE_LIBRARIES", "software_key", "software_versions"]
+__all__ = ["VALUE_LIBRARIES", "software_difference", "software_key", "software_versions"]
 
 #: Distributions whose version can change a feature value (reading, resampling, filtering,
 #: counting, rounding), in the order they are reported.
@@ -64,8 +64,36 @@ def _code_digest() -> str:
     digest = hashlib.sha256()
     for part in _VALUE_CODE:
         path = root / part
-        files = sorted(path.rglob("*.py")) + sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
+        files = ([*sorted(path.rglob("*.py")), *sorted(path.rglob("*.yaml"))] if path.is_dir()
+                 else [path])
         for file in files:
             digest.update(file.relative_to(root).as_posix().encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def software_difference(stored: str | None, current: dict[str, str] | None = None) -> str:
+    """What a stored software key says where it differs from ``current``, in one phrase.
+
+    Parameters
+    ----------
+    stored : str or None
+        A :func:`software_key` as stored with a case; None or empty for a case stored before
+        radiome recorded its software.
+    current : dict, optional
+        :func:`software_versions` to compare with (default: this process's).
+
+    Returns
+    -------
+    str
+        The stored side of every differing entry, in the order of :func:`software_versions`
+        (``"radiome 0.1.0, radiome_code 1a2b3c4d5e6f7a8b"``), ``"unrecorded software"``, or
+        ``"the same software"``.
+    """
+    if not stored:
+        return "unrecorded software"
+    old, new = json.loads(stored), current or software_versions()
+    names = [*new, *(name for name in old if name not in new)]
+    differing = [f"{name} {old.get(name, 'absent')}" for name in names
+                 if old.get(name) != new.get(name)]
+    return ", ".join(differing) or "the same software"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from radiome.cohort import FeatureStore, read_manifest, run_batch, run_case
+from radiome.cohort import FeatureStore, StoreError, read_manifest, run_batch, run_case
 from radiome.spec import load_spec
 from radiome.synthetic import BROKEN_KINDS, write_cohort
 
@@ -54,7 +54,10 @@ def _batch(manifest: Path, spec: Path, url: str) -> list[str]:
 
 
 def _stored(url: str) -> int:
-    store = FeatureStore(url)
+    try:
+        store = FeatureStore(url)
+    except StoreError:  # the batch has not created the store yet
+        return 0
     try:
         return len(store.cases())
     finally:
@@ -109,7 +112,7 @@ def test_killed_batch_resumes_with_every_good_case_exactly_once(cohort, store_ur
 def test_rerun_skips_unchanged_and_recomputes_changed_inputs(tmp_path, store_url):
     manifest = write_cohort(tmp_path, n_cases=3, shape=(10, 32, 32), spacing=(2.5, 1.0, 1.0))
     spec = load_spec(SPEC)
-    store = FeatureStore(store_url)
+    store = FeatureStore(store_url, create=True)
     table = read_manifest(tmp_path / "manifest.csv")
     first = run_batch(table, spec, store, workers=1)
     assert (first.done, first.unchanged, first.failed) == (3, 0, 0)
@@ -135,7 +138,7 @@ def test_a_dying_worker_becomes_an_error_row(tmp_path):
 
     write_cohort(tmp_path, n_cases=3, shape=(10, 32, 32), spacing=(2.5, 1.0, 1.0))
     table = read_manifest(tmp_path / "manifest.csv")
-    store = FeatureStore(f"sqlite:///{tmp_path / 's.db'}")
+    store = FeatureStore(f"sqlite:///{tmp_path / 's.db'}", create=True)
 
     def crash_on_second(row, spec, stored_hash, strict):
         if row["case_id"] == "case_0001":

@@ -117,7 +117,7 @@ def test_discovered_manifest_runs_and_keeps_identifiers_out_of_the_store(tree, t
     spec = load_spec({"preprocessing": {"discretisation": {"method": "fixed_bin_size",
                                                            "bin_width": 25}},
                       "features": {"families": ["stat"]}})
-    store = FeatureStore(f"sqlite:///{tmp_path / 's.db'}")
+    store = FeatureStore(f"sqlite:///{tmp_path / 's.db'}", create=True)
     summary = run_batch(read_manifest(manifest_path), spec, store, workers=1)
     assert (summary.done, summary.failed) == (4, 0)
     dump = store.dump_text()

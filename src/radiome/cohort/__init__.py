@@ -13,11 +13,19 @@ from radiome.cohort.runner import (
     run_case,
     run_perturbed_case,
 )
-from radiome.cohort.store import CaseRecord, FeatureStore, StoreError
+from radiome.cohort.store import (
+    PROVENANCE_COLUMNS,
+    CaseRecord,
+    CaseWarning,
+    FeatureStore,
+    StoreError,
+)
 
 __all__ = [
+    "PROVENANCE_COLUMNS",
     "BatchSummary",
     "CaseRecord",
+    "CaseWarning",
     "Conformance",
     "Discovery",
     "FeatureStore",

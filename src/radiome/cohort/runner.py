@@ -6,17 +6,25 @@ checks conformance and extracts. The client writes each finished case in one tra
 arrives, so killing the batch at any moment and rerunning it stores every good case exactly
 once. A bad case (missing or corrupt file, mask mismatch, empty or unknown ROI, unsupported
 modality, a worker that dies) becomes an error row with its stage and a one-line reason.
+
+Every stored case records the software that computed it (radiome version, value-code digest,
+numerical libraries: :mod:`radiome.provenance`); a case stored by other software is
+recomputed unless the batch is asked to keep it. Radiome warnings raised while a case is read
+and processed travel back with the case and are stored with it. The run itself is always
+closed, with status ``finished``, ``failed`` (an exception in the client) or ``interrupted``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +32,8 @@ import pandas as pd
 import pydicom
 
 from radiome.cohort.conformance import Conformance, check_conformance
-from radiome.cohort.store import CaseRecord, FeatureStore
-from radiome.errors import MissingFileError, RadiomeError
+from radiome.cohort.store import CaseRecord, CaseWarning, FeatureStore
+from radiome.errors import MissingFileError, RadiomeError, RadiomeWarning
 from radiome.io import is_dicom_file, load_mask, load_volume
 from radiome.spec import Spec
 from radiome.volume import AcquisitionMetadata, Mask, Volume
@@ -84,6 +92,7 @@ class CaseOutcome:
     stage: str = ""
     message: str = ""
     records: tuple[CaseRecord, ...] = ()
+    warnings: tuple[CaseWarning, ...] = ()
 
 
 def _store_metadata(meta: AcquisitionMetadata) -> dict[str, Any]:
@@ -102,8 +111,37 @@ def _metadata(volume: Volume) -> AcquisitionMetadata:
 
 
 def _guarded(case_id: str, roi: str, work: Callable[[list[str]], CaseOutcome]) -> CaseOutcome:
-    """Run ``work`` with a stage tracker; any error becomes a failed outcome with its stage."""
+    """Run ``work`` with a stage tracker, recording its radiome warnings in the outcome."""
     stage = ["read inputs"]
+    caught: list[CaseWarning] = []
+    with _recording(caught, stage):
+        outcome = _attempt(case_id, roi, work, stage)
+    return dataclasses.replace(outcome, warnings=tuple(dict.fromkeys(caught)))
+
+
+@contextlib.contextmanager
+def _recording(caught: list[CaseWarning], stage: list[str]) -> Iterator[None]:
+    """Record every radiome warning (with its stage) in ``caught``; others are shown as usual.
+
+    Warning filters are process state: a worker runs one case at a time (one thread).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RadiomeWarning)
+        show = warnings.showwarning
+
+        def record(message, category, filename, lineno, file=None, line=None) -> None:
+            if issubclass(category, RadiomeWarning):
+                caught.append(CaseWarning(stage[0], category.__name__, str(message)))
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = record
+        yield
+
+
+def _attempt(case_id: str, roi: str, work: Callable[[list[str]], CaseOutcome],
+             stage: list[str]) -> CaseOutcome:
+    """Run ``work``; any error becomes a failed outcome with its stage."""
     try:
         return work(stage)
     except RadiomeError as exc:
@@ -127,6 +165,9 @@ def _load(row: dict[str, str], spec: Spec, stage: list[str]) -> tuple[Volume, Ma
 def _record(row: dict[str, str], spec: Spec, hashes: tuple[str, str, str], table: pd.DataFrame,
             meta: AcquisitionMetadata, conformance: Conformance, seconds: float,
             perturbation: str = "") -> CaseRecord:
+    """The record of one computed case, stamped with the software of this process."""
+    from radiome.provenance import software_key
+
     return CaseRecord(
         case_id=row["case_id"], roi=row.get("roi", ""), spec_hash=spec.hash,
         input_hash=hashes[2], image_hash=hashes[0], mask_hash=hashes[1], table=table,
@@ -134,7 +175,7 @@ def _record(row: dict[str, str], spec: Spec, hashes: tuple[str, str, str], table
         conformance_reasons=conformance.text(), seconds=seconds,
         labels={c: row.get(c) or None for c in ("patient", "timepoint", "rater", "site",
                                                 "modality")},
-        perturbation=perturbation,
+        perturbation=perturbation, software=software_key(),
     )
 
 
@@ -213,7 +254,12 @@ def run_perturbed_case(row: dict[str, str], spec: Spec, stored_hash: str | None,
 
 @dataclass
 class BatchSummary:
-    """Counts of a batch run."""
+    """Counts of a batch run.
+
+    ``recomputed`` and ``kept`` count, by the software that stored them (what differs from
+    this software, :func:`radiome.provenance.software_difference`), the cases found stored
+    by other software: recomputed (the default), or kept with ``keep_other_versions``.
+    """
 
     run_id: int
     total: int
@@ -221,19 +267,39 @@ class BatchSummary:
     unchanged: int = 0
     nonconformant: int = 0
     failed: int = 0
+    warned: int = 0
     seconds: float = 0.0
+    recomputed: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
 
     @property
     def skipped(self) -> int:
-        """Cases not computed: already stored unchanged, or refused by --strict."""
-        return self.unchanged + self.nonconformant
+        """Cases not computed: already stored unchanged or kept, or refused by --strict."""
+        return self.unchanged + sum(self.kept.values()) + self.nonconformant
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (stored with the run)."""
         return {**dataclasses.asdict(self), "skipped": self.skipped}
 
+    def software_note(self) -> str:
+        """One clause on the cases found stored by other software ("" when there were none)."""
+        parts = []
+        if self.recomputed:
+            parts.append(f"{sum(self.recomputed.values())} recomputed because stored by other "
+                         f"software ({_by_software(self.recomputed)})")
+        if self.kept:
+            parts.append(f"{sum(self.kept.values())} kept as stored by other software "
+                         f"({_by_software(self.kept)})")
+        return "; ".join(parts)
+
+
+def _by_software(counts: dict[str, int]) -> str:
+    """``3 by [radiome 0.1.0]; 1 by [unrecorded software]``."""
+    return "; ".join(f"{n} by [{label}]" for label, n in counts.items())
+
 
 def _client(workers: int | None, scheduler: str | None):
+    """A Dask client on ``scheduler``, or on a new local cluster (returned to be closed)."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
@@ -243,10 +309,11 @@ def _client(workers: int | None, scheduler: str | None):
             msg = f"{scheduler}: cannot reach the Dask scheduler ({exc})"
             raise RadiomeError(msg) from None
     n = workers or os.cpu_count() or 1
+    # silence_logs quiets this cluster's log handlers while it runs and restores them after.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, env={"OMP_NUM_THREADS": "1",
-                                                        "OPENBLAS_NUM_THREADS": "1",
-                                                        "MKL_NUM_THREADS": "1"})
+                           dashboard_address=None, silence_logs=logging.ERROR,
+                           env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                "MKL_NUM_THREADS": "1"})
     return Client(cluster), cluster
 
 
@@ -262,8 +329,13 @@ def run_batch(
     on_progress: Callable[[BatchSummary, CaseOutcome], None] | None = None,
     task: Callable[..., CaseOutcome] = run_case,
     perturbed: bool = False,
+    keep_other_versions: bool = False,
 ) -> BatchSummary:
     """Extract every manifest row in parallel and store the results.
+
+    A case already stored with the same spec, inputs and software is not computed again; one
+    stored by other software (another radiome version or value code, other numerical library
+    versions, or unrecorded) is recomputed, or kept with ``keep_other_versions``.
 
     Parameters
     ----------
@@ -272,11 +344,14 @@ def run_batch(
     spec : Spec
         The measurand; its hash keys the stored cases.
     store : FeatureStore
-        Where cases, features and errors go (written by this process only).
+        Where cases, features, errors and warnings go (written by this process only; other
+        batches may write the same store at the same time).
     workers : int, optional
         Worker processes of the local cluster (default: the number of cores).
     scheduler : str, optional
-        Address of an existing Dask scheduler (``tcp://host:port``) to use instead.
+        Address of an existing Dask scheduler (``tcp://host:port``) to use instead. Its
+        workers should run the same installation: each case records the software of the
+        worker that computed it, and resuming compares it with this process's software.
     strict : bool
         Skip cases whose acquisition fails the spec's profile (recorded as errors).
     on_progress : callable, optional
@@ -286,25 +361,77 @@ def run_batch(
     perturbed : bool
         The task writes perturbed versions (``functools.partial(run_perturbed_case, n=...)``):
         resume against the stored perturbation study, not the plain cases.
-    """
-    from radiome import __version__
+    keep_other_versions : bool
+        Keep cases stored by other software (with unchanged inputs) instead of recomputing
+        them; the summary counts them by software.
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    Returns
+    -------
+    BatchSummary
+        The counts, also stored with the run. The run is closed (status ``finished``,
+        ``failed`` or ``interrupted``) however this function ends.
+    """
+    from radiome.provenance import software_key, software_versions
+
     started = time.perf_counter()
-    run_id = store.start_run(spec.model_dump(mode="json"), spec.hash, manifest_name, __version__)
+    software = software_versions()
+    run_id = store.start_run(spec.model_dump(mode="json"), spec.hash, manifest_name, software)
     summary = BatchSummary(run_id=run_id, total=len(manifest))
-    stored = store.stored_inputs(spec.hash, perturbed=perturbed)
+    status = "failed"
+    try:
+        plan = _resume_plan(store.stored_inputs(spec.hash, perturbed=perturbed),
+                            software_key(software), software, keep_other_versions)
+        _compute(manifest, spec, store, summary, plan, workers=workers, scheduler=scheduler,
+                 strict=strict, on_progress=on_progress, task=task)
+        status = "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        summary.seconds = time.perf_counter() - started
+        store.finish_run(run_id, summary.as_dict(), status)
+    return summary
+
+
+@dataclass
+class _Plan:
+    """Per stored case: the input hash a worker may skip on, and other software's label."""
+
+    skip_on: dict[tuple[str, str], str]
+    other: dict[tuple[str, str], str]
+
+
+def _resume_plan(stored: dict[tuple[str, str], tuple[str, str | None]], current: str,
+                 software: dict[str, str], keep: bool) -> _Plan:
+    """Which stored cases a worker may skip when their inputs are unchanged."""
+    from radiome.provenance import software_difference
+
+    plan = _Plan({}, {})
+    for key, (input_hash_, stored_software) in stored.items():
+        if stored_software != current:
+            plan.other[key] = software_difference(stored_software, software)
+            if not keep:
+                continue
+        plan.skip_on[key] = input_hash_
+    return plan
+
+
+def _compute(manifest: pd.DataFrame, spec: Spec, store: FeatureStore, summary: BatchSummary,
+             plan: _Plan, *, workers: int | None, scheduler: str | None, strict: bool,
+             on_progress: Callable[[BatchSummary, CaseOutcome], None] | None,
+             task: Callable[..., CaseOutcome]) -> None:
+    """Submit every row to Dask and store each outcome as it arrives."""
+    from dask.distributed import as_completed
+
     client, cluster = _client(workers, scheduler)
     try:
         spec_future = client.scatter(spec, broadcast=True)
         futures = {}
         for row in manifest.to_dict("records"):
             key = (row["case_id"], row.get("roi", ""))
-            future = client.submit(task, row, spec_future, stored.get(key), strict,
+            future = client.submit(task, row, spec_future, plan.skip_on.get(key), strict,
                                    pure=False)
             futures[future] = key
-        from dask.distributed import as_completed
-
         for future in as_completed(futures):
             case_id, roi = futures[future]
             try:
@@ -312,7 +439,7 @@ def run_batch(
             except Exception as exc:  # KilledWorker, lost connection: the case records it
                 outcome = CaseOutcome(case_id, roi, "failed", "worker",
                                       f"{type(exc).__name__}: {exc}")
-            _store_outcome(store, run_id, spec.hash, outcome, summary)
+            _store_outcome(store, spec.hash, outcome, summary, plan.other.get((case_id, roi)))
             if on_progress is not None:
                 on_progress(summary, outcome)
             future.release()
@@ -320,21 +447,26 @@ def run_batch(
         client.close()
         if cluster is not None:
             cluster.close()
-    summary.seconds = time.perf_counter() - started
-    store.finish_run(run_id, summary.as_dict())
-    return summary
 
 
-def _store_outcome(store: FeatureStore, run_id: int, spec_hash: str, outcome: CaseOutcome,
-                   summary: BatchSummary) -> None:
+def _store_outcome(store: FeatureStore, spec_hash: str, outcome: CaseOutcome,
+                   summary: BatchSummary, other: str | None) -> None:
+    """Write one outcome to the store and count it (``other``: stored by that software)."""
+    summary.warned += bool(outcome.warnings)
     if outcome.status == "done":
-        store.write_case(run_id, *outcome.records)
+        store.write_case(summary.run_id, *outcome.records, warnings=outcome.warnings)
         summary.done += 1
+        if other is not None:
+            summary.recomputed[other] = summary.recomputed.get(other, 0) + 1
     elif outcome.status == "unchanged":
-        summary.unchanged += 1
+        if other is None:
+            summary.unchanged += 1
+        else:
+            summary.kept[other] = summary.kept.get(other, 0) + 1
     else:
-        store.write_error(run_id, case_id=outcome.case_id, roi=outcome.roi, spec_hash=spec_hash,
-                          stage=outcome.stage, message=outcome.message)
+        store.write_error(summary.run_id, case_id=outcome.case_id, roi=outcome.roi,
+                          spec_hash=spec_hash, stage=outcome.stage, message=outcome.message,
+                          warnings=outcome.warnings)
         if outcome.status == "nonconformant":
             summary.nonconformant += 1
         else:

@@ -217,7 +217,7 @@ def perturb(
     from radiome.spec import load_spec
 
     resolved = load_spec(spec)
-    feature_store = FeatureStore(store)
+    feature_store = FeatureStore(store, create=True)
     task = functools.partial(run_perturbed_case, n=n, seed=seed)
     summary = run_batch(read_manifest(manifest), resolved, feature_store, workers=workers,
                         manifest_name=str(manifest), task=task, perturbed=True)
