@@ -102,7 +102,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(path, dtype={c: str for c in _STRING_COLUMNS}, keep_default_na=False)
-            df["value"] = pd.to_numeric(df["value"].replace("", "nan"))
+            df["value"] = df["value"].replace("", "nan").astype(float)  # "" and "nan": NaN
     except (OSError, ValueError) as exc:
         msg = f"{path}: cannot read feature table: {exc}"
         raise UnreadableFileError(msg) from exc

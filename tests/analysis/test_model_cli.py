@@ -153,3 +153,78 @@ def test_bad_input_is_one_clear_error(radmlbench: Path, tmp_path: Path):
     assert isinstance(result.exception, MissingFileError)
     result = _invoke("evaluate", table, "--id", "ID")
     assert "either outcome=" in str(result.exception)
+
+
+def _binary_csv(tmp_path: Path, n: int = 40) -> Path:
+    rng = np.random.default_rng(2)
+    y = np.arange(n) % 2
+    table = pd.DataFrame({"case_id": [f"c{i}" for i in range(n)], "label": y})
+    for j in range(6):
+        table[f"f{j}"] = rng.normal(size=n) + (y if j == 0 else 0)
+    path = tmp_path / "wide.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+def test_evaluate_treats_an_infinite_value_as_missing_with_a_warning(tmp_path: Path, capsys):
+    from radiome.cli import main
+
+    path = _binary_csv(tmp_path)
+    table = pd.read_csv(path)
+    table.loc[3, "f2"] = np.inf
+    table.to_csv(path, index=False)
+    args = ["model", "evaluate", str(path), "--id", "case_id", "--outcome", "label",
+            "--repeats", "1", "--folds", "3", "--n-boot", "100", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"radiome: warning: {path}: 1 infinite feature value(s) treated as missing (e.g. column "
+        "'f2', case 'c3')\n"
+    )
+    out = json.loads(captured.out)
+    assert (out["n"], out["n_features"], out["n_missing_values"]) == (40, 6, 1)
+
+
+def test_evaluate_prints_draws_and_writes_one_interval(tmp_path: Path, monkeypatch):
+    import radiome.analysis.plots as plots
+
+    drawn = {}
+    original = plots.roc_plot
+
+    def spy(*args, **kwargs):
+        drawn.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plots, "roc_plot", spy)
+    path = _binary_csv(tmp_path)
+    options = "--id case_id --outcome label --repeats 2 --folds 3 --n-boot 100"
+    result = _invoke("evaluate", path, *options.split(), "--json", "--plots", tmp_path)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert drawn["ci"] == (out["auc"], out["auc_ci_low"], out["auc_ci_high"], out["ci_method"])
+    assert out["ci_method"].startswith("95% CI: percentile bootstrap over cases (100 resamples)")
+    text = _invoke("evaluate", path, *options.split()).stdout.splitlines()[0]
+    assert text == (
+        f"auc {out['auc']:.3f} ({out['auc_ci_low']:.3f}-{out['auc_ci_high']:.3f}; "
+        f"{out['ci_method']}), n = 40, 2 x 3-fold nested CV"
+    )
+
+
+@pytest.mark.parametrize("kind", ["csv", "empty", "other-pickle"])
+def test_predict_with_a_file_that_is_not_a_model_is_one_line(tmp_path: Path, capsys, kind):
+    import joblib
+
+    from radiome.cli import main
+
+    path = _binary_csv(tmp_path)
+    model = tmp_path / f"model_{kind}.joblib"
+    if kind == "csv":
+        model.write_bytes(path.read_bytes())
+    elif kind == "empty":
+        model.write_bytes(b"")
+    else:
+        joblib.dump(pd.read_csv(path), model)
+    assert main(["model", "predict", str(model), str(path), "--id", "case_id"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"radiome: error: {model}: not a radiome model file")
+    assert err.count("\n") == 1

@@ -21,7 +21,7 @@ from radiome.analysis import (
     nested_cv,
     survival_array,
 )
-from radiome.errors import AnalysisError
+from radiome.errors import AnalysisError, AnalysisWarning
 
 
 def _noise_with_sites(n_per_site=40, p=300, seed=0):
@@ -231,3 +231,44 @@ def test_errors_name_the_problem():
 )
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def test_tiny_sample_reports_the_folds_that_ran_and_warns_once():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(8, 4)), columns=[f"f{i}" for i in range(4)])
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 0])  # 3 positives: at most 3 outer folds
+    calls = []
+    with pytest.warns(AnalysisWarning) as caught:
+        result = nested_cv(
+            _small_binary(False).set_params(inner_splits=2),
+            X,
+            y,
+            n_splits=5,
+            n_repeats=2,
+            progress=lambda done, total: calls.append((done, total)),
+        )
+    small = [str(w.message) for w in caught if "small sample" in str(w.message)]
+    assert small == [
+        "small sample: 8 cases, 3 in the smaller class; outer CV ran 3 folds instead of 5; "
+        "the estimates and their intervals are unstable"
+    ]
+    assert calls == [(i, 6) for i in range(7)]
+    summary = result.summary(n_boot=100)
+    assert (summary["n_splits"], summary["n_repeats"]) == (3, 2)
+    assert summary["ci_method"] == (
+        "95% CI: percentile bootstrap over cases (100 resamples) of the mean over 2 repeats"
+    )
+
+
+def test_imputer_fills_missing_values_from_training_rows_only():
+    rng = np.random.default_rng(6)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    y = (X["a"] > 0).astype(int).to_numpy()
+    X.iloc[:6, 1] = np.nan
+    pipe = default_pipeline("binary", inner_splits=3).fit(X, y)
+    imputer = pipe.front_[0][1]
+    np.testing.assert_allclose(imputer.statistics_, X.median().to_numpy())
+    result = nested_cv(default_pipeline("binary", inner_splits=3), X, y, n_splits=3, n_repeats=1)
+    assert np.isfinite(result.risk).all()
+    with pytest.raises(ValueError, match="NaN"):
+        BiomarkerPipeline(scaler=StandardScaler()).fit(X, y)

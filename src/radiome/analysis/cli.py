@@ -2,7 +2,8 @@
 
 Mounted by ``radiome.cli`` as ``radiome model``. Each command is one call of a function of
 :mod:`radiome.analysis.workflow`; bad input raises a :class:`~radiome.errors.RadiomeError`, which
-the main CLI prints as one line. Heavy imports happen inside the commands.
+the main CLI prints as one line. Heavy imports happen inside the commands. Work that takes more
+than a moment shows a progress bar or spinner on stderr when it is a terminal (none in pipes).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -52,9 +54,19 @@ MinIccOpt = Annotated[
     float, typer.Option("--min-icc", help="Stable if the ICC's lower 95% bound reaches this.")
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every split and bootstrap.")]
+MaxMissingOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-missing",
+        min=0.0,
+        max=1.0,
+        help="Drop a feature missing (empty, NaN, inf) in more than this share of cases; the "
+        "other missing values are imputed (training median) inside each fold.",
+    ),
+]
 
 
-def _cohort(features, id_col, outcome, time, event, site, group, clinical):
+def _cohort(features, id_col, outcome, time, event, site, group, clinical, max_missing):
     from radiome.analysis.tables import load_cohort
 
     return load_cohort(
@@ -66,7 +78,32 @@ def _cohort(features, id_col, outcome, time, event, site, group, clinical):
         site=site,
         group=group,
         clinical=clinical,
+        max_missing=max_missing,
     )
+
+
+@contextmanager
+def _fold_progress():
+    """A ``progress(done, total)`` callback moving a bar of the outer folds (terminals only)."""
+    from radiome._progress import progress
+
+    with progress("outer CV folds") as advance:
+
+        def on_fold(done: int, total: int) -> None:
+            advance(1 if done else 0, total=total,
+                    description="bootstrap CIs" if done == total else None)
+
+        yield on_fold
+
+
+def _shown(value) -> str:
+    """A summary value as printed: floats to 4 digits, lists as a count and a few names."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return f"{len(value)}" + (f" ({', '.join(map(str, value[:5]))}"
+                                  f"{', ...' if len(value) > 5 else ''})" if value else "")
+    return str(value)
 
 
 def _icc(path: Path | None):
@@ -89,6 +126,7 @@ def evaluate(
     clinical: ClinicalOpt = None,
     icc: IccOpt = None,
     min_icc: MinIccOpt = 0.75,
+    max_missing: MaxMissingOpt = 0.2,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Outer folds.")] = 5,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Outer repeats.")] = 5,
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 1000,
@@ -99,21 +137,27 @@ def evaluate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write the metrics as JSON.")] = False,
 ) -> None:
-    """Nested, repeated, stratified CV of the default pipeline: AUC or C-index with 95% CIs."""
+    """Nested, repeated, stratified CV of the default pipeline: AUC or C-index with 95% CIs.
+
+    The CIs are percentile bootstraps over cases (patients with --group) of the metric averaged
+    over the repeats; the same interval is printed, written by --json and drawn on the ROC plot.
+    """
     from radiome.analysis.workflow import evaluate as run
 
-    cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical)
-    summary, _ = run(
-        cohort,
-        reliability=_icc(icc),
-        min_icc=min_icc,
-        n_splits=folds,
-        n_repeats=repeats,
-        n_boot=n_boot,
-        random_state=seed,
-        n_jobs=jobs,
-        plots=plots,
-    )
+    cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical, max_missing)
+    with _fold_progress() as progress:
+        summary, _ = run(
+            cohort,
+            reliability=_icc(icc),
+            min_icc=min_icc,
+            n_splits=folds,
+            n_repeats=repeats,
+            n_boot=n_boot,
+            random_state=seed,
+            n_jobs=jobs,
+            plots=plots,
+            progress=progress,
+        )
     if as_json:
         clean = {
             k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in summary.items()
@@ -123,13 +167,13 @@ def evaluate(
         return
     headline = "auc" if cohort.task == "binary" else "c_index"
     typer.echo(
-        f"{headline} {summary[headline]:.3f} (95% CI {summary[headline + '_ci_low']:.3f}-"
-        f"{summary[headline + '_ci_high']:.3f}), n = {summary['n']}, "
-        f"{repeats} x {folds}-fold nested CV"
+        f"{headline} {summary[headline]:.3f} ({summary[headline + '_ci_low']:.3f}-"
+        f"{summary[headline + '_ci_high']:.3f}; {summary['ci_method']}), n = {summary['n']}, "
+        f"{summary['n_repeats']} x {summary['n_splits']}-fold nested CV"
     )
     for key, value in summary.items():
-        if key not in (headline, f"{headline}_ci_low", f"{headline}_ci_high"):
-            typer.echo(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
+        if key not in (headline, f"{headline}_ci_low", f"{headline}_ci_high", "ci_method"):
+            typer.echo(f"  {key}: {_shown(value)}")
 
 
 @app.command()
@@ -145,14 +189,21 @@ def fit(
     clinical: ClinicalOpt = None,
     icc: IccOpt = None,
     min_icc: MinIccOpt = 0.75,
+    max_missing: MaxMissingOpt = 0.2,
     seed: SeedOpt = 0,
 ) -> None:
-    """Tune (inner CV) and fit the default pipeline on all cases; save it with its spec hash."""
+    """Tune (inner CV) and fit the default pipeline on all cases; save it with its provenance.
+
+    The model file records the feature names, the spec hash and the software that computed the
+    training features; `radiome model predict` checks them.
+    """
+    from radiome._progress import progress
     from radiome.analysis.workflow import fit_model, save_model
 
-    cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical)
-    pipeline = fit_model(cohort, reliability=_icc(icc), min_icc=min_icc, random_state=seed)
-    save_model(pipeline, out, spec_hash=cohort.spec_hash)
+    cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical, max_missing)
+    with progress("tuning and fitting the model"):
+        pipeline = fit_model(cohort, reliability=_icc(icc), min_icc=min_icc, random_state=seed)
+    save_model(pipeline, out, spec_hash=cohort.spec_hash, software=cohort.software)
     typer.echo(
         f"{cohort.task} model on {len(cohort.X)} cases and {cohort.X.shape[1]} features "
         f"(chosen {pipeline.best_params_}) written to {out}",
@@ -171,17 +222,18 @@ def predict(
         Path | None, typer.Option("--out", "-o", help="Output CSV (default: stdout).")
     ] = None,
 ) -> None:
-    """Apply a saved model: risk and predicted class/group per case (spec hash checked)."""
-    from radiome.analysis.tables import read_features
+    """Apply a saved model: risk and predicted class/group per case.
+
+    The spec hash must match the model's; a warning says when the software that computed the
+    features differs from the one that computed the training features.
+    """
+    from radiome.analysis.tables import load_features
     from radiome.analysis.workflow import load_model
     from radiome.analysis.workflow import predict as run
 
     saved = load_model(model)
-    table, spec_hash = read_features(features, id_col=id_col)
-    if clinical is not None:
-        table = table.join(
-            read_features(clinical, id_col=id_col)[0], how="inner", rsuffix="_clinical"
-        )
+    data = load_features(features, id_col=id_col, clinical=clinical)
+    table = data.table
     batch = None
     if site is not None:
         if site not in table.columns:
@@ -190,7 +242,8 @@ def predict(
             msg = f"{features}: site column {site!r} not found"
             raise AnalysisError(msg)
         batch = table[site].astype(str).to_numpy()
-    predictions = run(saved, table, spec_hash=spec_hash, batch=batch)
+    predictions = run(saved, table, spec_hash=data.spec_hash, software=data.software,
+                      batch=batch)
     if out is None:
         predictions.to_csv(sys.stdout, index_label=id_col)
     else:

@@ -25,14 +25,15 @@ __all__ = [
 def fast_auc(y01: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """AUC (Mann-Whitney, ties count 1/2) of each row of ``scores`` against 0/1 labels ``y01``.
 
-    ``scores`` is (n,) or (k, n); returns a float or a (k,) array. No input checks (internal
-    use on validated data, e.g. inside bootstrap loops).
+    ``scores`` is (n,) or (k, n); returns a float or a (k,) array, NaN when ``y01`` holds one
+    class only. No input checks (internal use on validated data, e.g. inside bootstrap loops).
     """
     scores = np.atleast_2d(scores)
     pos = y01 == 1
     m, n = int(pos.sum()), int((~pos).sum())
     ranks = stats.rankdata(scores, axis=1)
-    auc = (ranks[:, pos].sum(axis=1) - m * (m + 1) / 2) / (m * n)
+    with np.errstate(invalid="ignore", divide="ignore"):  # one class only: NaN, as documented
+        auc = (ranks[:, pos].sum(axis=1) - m * (m + 1) / 2) / (m * n)
     return auc if auc.size > 1 else float(auc[0])
 
 

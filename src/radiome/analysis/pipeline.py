@@ -1,10 +1,11 @@
-"""The biomarker pipeline: harmonise -> scale -> select -> model, tuned by an inner CV.
+"""The biomarker pipeline: impute -> harmonise -> scale -> select -> model, tuned by an inner CV.
 
 :class:`BiomarkerPipeline` is the unit that is fitted on training data only: every step
-(ComBat, scaler, reliability filter, outcome-driven selection, model), the hyper-parameters chosen
-by its inner cross-validation, the classification threshold (binary) and the risk-group cut-off
-(survival) are all learned inside ``fit``. :func:`~radiome.analysis.nested_cv` then clones and
-fits it once per outer training fold, so no test sample ever reaches a fitted step.
+(imputer of missing values, ComBat, scaler, reliability filter, outcome-driven selection,
+model), the hyper-parameters chosen by its inner cross-validation, the classification threshold
+(binary) and the risk-group cut-off (survival) are all learned inside ``fit``.
+:func:`~radiome.analysis.nested_cv` then clones and fits it once per outer training fold, so no
+test sample ever reaches a fitted step.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ _TUNABLE = ("selector__", "model__")
 
 
 class BiomarkerPipeline(BaseEstimator):
-    """Harmoniser, scaler, reliability filter, selector and model, tuned by inner CV.
+    """Imputer, harmoniser, scaler, reliability filter, selector and model, tuned by inner CV.
 
     Parameters
     ----------
+    imputer : transformer or None
+        Fills missing values (NaN) from the training data, e.g.
+        ``SimpleImputer(strategy="median", keep_empty_features=True)``; it must keep every
+        column. None to skip: then ``X`` must be complete.
     harmonizer : ComBat or None
         Fitted with ``batch`` (and ``covariates``) on the training data; None to skip.
     scaler : transformer or None
@@ -69,7 +74,8 @@ class BiomarkerPipeline(BaseEstimator):
 
     Notes
     -----
-    The steps without hyper-parameters (harmoniser, scaler, reliability filter) are fitted once
+    The steps without hyper-parameters (imputer, harmoniser, scaler, reliability filter) are
+    fitted once
     per inner training fold and shared by all grid points, which is the same as refitting them
     per grid point; this is why only ``selector__`` and ``model__`` parameters can be tuned.
     A selector ``k`` above the number of available features is lowered to that number.
@@ -80,6 +86,7 @@ class BiomarkerPipeline(BaseEstimator):
     def __init__(
         self,
         *,
+        imputer=None,
         harmonizer=None,
         scaler=None,
         reliability=None,
@@ -89,6 +96,7 @@ class BiomarkerPipeline(BaseEstimator):
         inner_splits: int = 5,
         random_state: int = 0,
     ):
+        self.imputer = imputer
         self.harmonizer = harmonizer
         self.scaler = scaler
         self.reliability = reliability
@@ -115,7 +123,7 @@ class BiomarkerPipeline(BaseEstimator):
         if y is None:
             msg = f"{type(self).__name__} requires y to be passed, but the target y is None"
             raise AnalysisError(msg)
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite=self._finite())
         self.task_ = "survival" if is_survival(y) else "binary"
         if self.task_ == "survival":
             strata = split_survival(y)[0].astype(int)
@@ -193,9 +201,14 @@ class BiomarkerPipeline(BaseEstimator):
         _, y01 = binary_labels(y)
         return fast_auc(y01, risk)
 
+    def _finite(self) -> bool | str:
+        """What ``validate_data`` demands of ``X``: finite, or NaN allowed with an imputer."""
+        return True if self.imputer is None else "allow-nan"
+
     def _front(self) -> list[tuple[str, object]]:
         """The parameter-free steps in order, skipping None."""
-        steps = (("harmonizer", self.harmonizer), ("scaler", self.scaler))
+        steps = (("imputer", self.imputer), ("harmonizer", self.harmonizer),
+                 ("scaler", self.scaler))
         steps += (("reliability", self.reliability),)
         return [(name, step) for name, step in steps if step is not None]
 
@@ -259,7 +272,8 @@ class BiomarkerPipeline(BaseEstimator):
     def _front_transform(self, X, batch, covariates) -> np.ndarray:
         """Validated ``X`` through the fitted parameter-free steps."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False,
+                          ensure_all_finite=self._finite())
         names = np.asarray(_check_feature_names_in(self, None), dtype=object)
         return _apply_front(self.front_, X, names, batch, covariates)[0]
 
@@ -281,6 +295,7 @@ class BiomarkerPipeline(BaseEstimator):
         if tags.classifier_tags is not None:
             tags.classifier_tags.multi_class = False
         tags.target_tags.required = True
+        tags.input_tags.allow_nan = self.imputer is not None
         return tags
 
 
@@ -411,6 +426,8 @@ def default_pipeline(
     Returns
     -------
     BiomarkerPipeline
+        Both start with a median imputer fitted on the training data (missing values of a
+        feature become its training median; a no-op on complete data).
         Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> L2 logistic
         regression, with k in {8, 16, 32, 64, all} and C in {0.001, 0.01, 0.1, 1} chosen by
         inner AUC.
@@ -418,12 +435,14 @@ def default_pipeline(
         -> elastic-net Cox (``CoxnetSurvivalAnalysis``, l1_ratio 0.5), with k in {4, 8, 16, 32}
         and alpha in {0.1, 0.03, 0.01} chosen by inner Harrell's C.
     """
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
     from radiome.analysis.harmonize import ComBat
     from radiome.analysis.selection import ReliabilityFilter
 
     common = {
+        "imputer": SimpleImputer(strategy="median", keep_empty_features=True),
         "harmonizer": ComBat() if harmonize else None,
         "scaler": StandardScaler(),
         "reliability": None

@@ -6,6 +6,7 @@ global state) and written to the given path, which is returned.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +40,12 @@ def _save(fig, path) -> Path:
     return path
 
 
-def roc_plot(y, scores, path, *, title: str = "ROC") -> Path:
+def roc_plot(y, scores, path, *, title: str = "ROC", ci=None) -> Path:
     """ROC curve(s) of ``scores`` (n,) or (k, n), e.g. the out-of-fold scores of k CV repeats.
 
-    The legend gives the AUC (mean over rows) and, for one row, its DeLong 95 % CI.
+    The title gives the AUC and its interval: ``ci`` = (auc, low, high, method) when given
+    (e.g. the bootstrap interval a summary reports, so figure and numbers agree), else the
+    DeLong 95 % CI for one row, or the mean AUC without an interval for several rows.
     """
     from sklearn.metrics import roc_curve
 
@@ -61,19 +64,22 @@ def roc_plot(y, scores, path, *, title: str = "ROC") -> Path:
             lw=1.5,
             label=None if i else "out-of-fold ROC",
         )
-    if rows.shape[0] == 1:
+    if ci is not None:
+        auc, low, high, method = ci
+        text = f"AUC {auc:.3f} ({low:.3f}-{high:.3f})\n{textwrap.fill(method, 64)}"
+    elif rows.shape[0] == 1:
         d = auc_delong(y01, rows[0])
-        text = f"AUC {d['auc']:.3f} (95% CI {d['ci_low']:.3f}-{d['ci_high']:.3f})"
+        text = f"AUC {d['auc']:.3f} ({d['ci_low']:.3f}-{d['ci_high']:.3f})\n95% CI: DeLong"
     else:
         text = f"AUC {np.mean(fast_auc(y01, rows)):.3f} (mean of {rows.shape[0]} repeats)"
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
     ax.set(
         xlabel="1 - specificity",
         ylabel="sensitivity",
-        title=f"{title}\n{text}",
         xlim=(0, 1),
         ylim=(0, 1.01),
     )
+    ax.set_title(f"{title}\n{text}", fontsize=8)
     ax.legend(loc="lower right")
     return _save(fig, path)
 

@@ -28,7 +28,8 @@ def anova_f(X, y) -> tuple[np.ndarray, np.ndarray]:
     """(F, p) of scikit-learn's ``f_classif``, with features constant in ``X`` scored F=0, p=1.
 
     A feature can be constant within a training fold (few distinct values); ``f_classif`` would
-    return NaN and warn. A feature constant within each class but not overall keeps F = inf.
+    return NaN and warn. A feature constant within each class but not overall keeps F = inf
+    (without scikit-learn's warning: it is the best possible separation, not a problem).
     For ``SelectKBest(anova_f)``.
     """
     from sklearn.feature_selection import f_classif
@@ -37,7 +38,8 @@ def anova_f(X, y) -> tuple[np.ndarray, np.ndarray]:
     varying = np.ptp(X, axis=0) > 0
     f, p = np.zeros(X.shape[1]), np.ones(X.shape[1])
     if varying.any():
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Features .* are constant", UserWarning)
             f[varying], p[varying] = f_classif(X[:, varying], y)
     return f, p
 

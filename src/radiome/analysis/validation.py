@@ -11,6 +11,8 @@ repeat-averaged metric (sampling uncertainty, not only the spread between repeat
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +23,13 @@ from radiome.analysis._bootstrap import bootstrap_ci
 from radiome.analysis._outcome import binary_labels, is_survival, split_survival, survival_array
 from radiome.analysis.diagnostic import fast_auc
 from radiome.analysis.pipeline import _take, outer_splits
-from radiome.errors import AnalysisError
+from radiome.errors import AnalysisError, AnalysisWarning
 
 __all__ = ["CVResult", "default_times", "nested_cv"]
+
+#: Fewer cases than this in the smaller class (or events, or censored cases) make
+#: :func:`nested_cv` warn that the sample is small.
+SMALL_CLASS = 10
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,20 @@ class CVResult:
         Survival: ``c_index`` (Harrell) and ``uno_c`` with CIs, ``td_auc`` (mean
         cumulative/dynamic AUC over ``times``), ``ibs`` (integrated Brier score), and the
         log-rank test of the high/low-risk groups of the first repeat (``logrank_p``).
-        Both: ``n``, ``n_repeats``, ``n_splits``.
+        Both: ``n``, ``n_repeats``, ``n_splits`` (the outer folds that ran, which can be fewer
+        than asked for when a class is small) and ``ci_method``, which says how every interval
+        was obtained.
         """
-        n_splits = int(self.fold.max()) + 1
+        n_repeats = int(self.risk.shape[0])
+        over = "patients" if self.groups is not None else "cases"
         base = {
             "n": int(self.risk.shape[1]),
-            "n_repeats": int(self.risk.shape[0]),
-            "n_splits": n_splits,
+            "n_repeats": n_repeats,
+            "n_splits": int(self.fold.max()) + 1,
+            "ci_method": (
+                f"{level:.0%} CI: percentile bootstrap over {over} ({n_boot} resamples) of the "
+                f"mean over {n_repeats} repeat{'s' if n_repeats > 1 else ''}"
+            ),
         }
         if self.task == "survival":
             return {**base, **self._survival_summary(n_boot, level, random_state)}
@@ -169,6 +182,7 @@ def nested_cv(
     times=None,
     random_state: int = 0,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CVResult:
     """Repeated, stratified (grouped) K-fold CV of a pipeline that tunes itself on inner CV.
 
@@ -194,10 +208,20 @@ def nested_cv(
         ``n_jobs``.
     n_jobs : int, default 1
         Outer folds fitted in parallel (joblib).
+    progress : callable, optional
+        Called as ``progress(done, total)`` before the first outer fold (``done`` = 0) and
+        after each one (in fold order).
 
     Returns
     -------
     CVResult
+
+    Warns
+    -----
+    AnalysisWarning
+        Once, when the smaller class (binary) or the events or censored cases (survival)
+        number fewer than ``SMALL_CLASS`` (10), or when fewer outer folds than ``n_splits`` could
+        run (K is lowered to the size of the smaller class).
     """
     survival = is_survival(y)
     if survival:
@@ -218,10 +242,17 @@ def nested_cv(
     for r in range(n_repeats):
         for f, (train, test) in enumerate(outer_splits(strata, groups, n_splits, int(seeds[r, 0]))):
             tasks.append((r, f, train, test, int(seeds[r, f + 1])))
-    fitted = Parallel(n_jobs=n_jobs)(
+    _warn_small(strata, survival, n_splits, len(tasks) // n_repeats)
+    if progress is not None:
+        progress(0, len(tasks))
+    fitted = []
+    for result in Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fit_fold)(pipeline, X, target, batch, covariates, groups, train, test, seed, times)
         for _, _, train, test, seed in tasks
-    )
+    ):
+        fitted.append(result)
+        if progress is not None:
+            progress(len(fitted), len(tasks))
     risk = np.full((n_repeats, n), np.nan)
     predicted = np.zeros((n_repeats, n), dtype=bool)
     fold = np.full((n_repeats, n), -1)
@@ -244,6 +275,22 @@ def nested_cv(
         groups=None if groups is None else np.asarray(groups),
         times=times if survival else None,
         survival=surv,
+    )
+
+
+def _warn_small(strata: np.ndarray, survival: bool, asked: int, ran: int) -> None:
+    """Warn once when the smaller class is small or fewer outer folds ran than were asked for."""
+    smallest = int(np.bincount(strata, minlength=2).min())
+    if smallest >= SMALL_CLASS and ran == asked:
+        return
+    kind = "of events and censored cases" if survival else "class"
+    folds = f"; outer CV ran {ran} folds instead of {asked}" if ran != asked else ""
+    warnings.warn(
+        f"small sample: {strata.size} cases, {smallest} in the smaller {kind}{folds}; the "
+        "estimates and "
+        "their intervals are unstable",
+        AnalysisWarning,
+        stacklevel=3,
     )
 
 

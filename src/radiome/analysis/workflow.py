@@ -5,22 +5,22 @@ Each CLI command is one call of a function here, over a :class:`~radiome.analysi
 
 from __future__ import annotations
 
-import pickle
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from radiome.analysis.pipeline import BiomarkerPipeline, default_pipeline
-from radiome.analysis.tables import Cohort
+from radiome.analysis.tables import Cohort, infinite_as_missing, software_difference
 from radiome.analysis.validation import CVResult, nested_cv
 from radiome.errors import AnalysisError, AnalysisWarning, MissingFileError, UnreadableFileError
 
 __all__ = ["SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"]
 
-_FORMAT = "radiome-model/1"
+_FORMAT = "radiome-model/2"
 
 
 def evaluate(
@@ -34,6 +34,7 @@ def evaluate(
     random_state: int = 0,
     n_jobs: int = 1,
     plots=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict, CVResult]:
     """Nested-CV evaluation of the default pipeline on a cohort: (summary dict, CVResult).
 
@@ -51,13 +52,18 @@ def evaluate(
     n_jobs : int, default 1
     plots : path, optional
         Folder for PNG figures: ``roc.png`` and ``calibration.png`` (binary) or
-        ``km_risk_groups.png`` (survival, first repeat's groups).
+        ``km_risk_groups.png`` (survival, first repeat's groups). The ROC plot shows the same
+        AUC and interval as the summary.
+    progress : callable, optional
+        ``progress(done, total)`` after each outer fold (see :func:`nested_cv`).
 
     Returns
     -------
     (dict, CVResult)
-        The summary (see :meth:`CVResult.summary`) plus ``task``, ``n_features``, ``harmonized``
-        and ``spec_hash``; and the out-of-fold predictions.
+        The summary (see :meth:`CVResult.summary`) plus ``task``, ``n_features``, ``harmonized``,
+        ``spec_hash``, ``dropped_features`` (too often missing, see
+        :func:`~radiome.analysis.load_cohort`) and ``n_missing_values`` (imputed inside the
+        folds); and the out-of-fold predictions.
     """
     pipeline = default_pipeline(
         cohort.task,
@@ -76,25 +82,29 @@ def evaluate(
         n_repeats=n_repeats,
         random_state=random_state,
         n_jobs=n_jobs,
+        progress=progress,
     )
     summary = {
         "task": cohort.task,
         "n_features": int(cohort.X.shape[1]),
         "harmonized": cohort.batch is not None,
         "spec_hash": cohort.spec_hash,
+        "dropped_features": list(cohort.dropped),
+        "n_missing_values": cohort.n_missing,
         **result.summary(n_boot=n_boot, random_state=random_state),
     }
     if plots is not None:
-        _plots(result, Path(plots))
+        _plots(result, summary, Path(plots))
     return summary, result
 
 
-def _plots(result: CVResult, folder: Path) -> None:
-    """Write the evaluation figures of ``result`` into ``folder``."""
+def _plots(result: CVResult, summary: dict, folder: Path) -> None:
+    """Write the evaluation figures of ``result`` (with ``summary``'s AUC CI) into ``folder``."""
     from radiome.analysis.plots import calibration_plot, km_plot, roc_plot
 
     if result.task == "binary":
-        roc_plot(result.y, result.risk, folder / "roc.png", title="Nested CV, out-of-fold")
+        ci = (summary["auc"], summary["auc_ci_low"], summary["auc_ci_high"], summary["ci_method"])
+        roc_plot(result.y, result.risk, folder / "roc.png", title="Nested CV, out-of-fold", ci=ci)
         calibration_plot(result.y, result.risk, folder / "calibration.png")
     else:
         group = np.where(result.predicted[0], "high risk", "low risk")
@@ -121,16 +131,27 @@ def fit_model(
 
 @dataclass(frozen=True)
 class SavedModel:
-    """A fitted pipeline with what it expects: feature columns, spec hash, task."""
+    """A fitted pipeline with what it expects: feature columns, spec hash, task, software."""
 
     pipeline: BiomarkerPipeline
     features: list[str]
     spec_hash: str | None
     task: str
+    software: dict = field(default_factory=dict)
 
 
-def save_model(pipeline: BiomarkerPipeline, path, *, spec_hash: str | None = None) -> Path:
-    """Write a fitted pipeline with its feature names, task and spec hash (joblib)."""
+def save_model(
+    pipeline: BiomarkerPipeline,
+    path,
+    *,
+    spec_hash: str | None = None,
+    software: dict | None = None,
+) -> Path:
+    """Write a fitted pipeline with its feature names, task, spec hash and software (joblib).
+
+    ``software`` is the ``{name: version}`` of the software that computed the training
+    features (:attr:`~radiome.analysis.Cohort.software`); :func:`predict` compares it.
+    """
     import joblib
 
     path = Path(path)
@@ -142,6 +163,7 @@ def save_model(pipeline: BiomarkerPipeline, path, *, spec_hash: str | None = Non
             "features": [str(f) for f in pipeline.feature_names_in_],
             "spec_hash": spec_hash,
             "task": pipeline.task_,
+            "software": dict(software or {}),
         },
         path,
     )
@@ -149,7 +171,18 @@ def save_model(pipeline: BiomarkerPipeline, path, *, spec_hash: str | None = Non
 
 
 def load_model(path) -> SavedModel:
-    """Read a model written by :func:`save_model`."""
+    """Read a model written by :func:`save_model`.
+
+    The file is unpickled (joblib): load only model files you trust.
+
+    Raises
+    ------
+    MissingFileError
+        No such file.
+    UnreadableFileError
+        The file is not a radiome model of this version (any other file: a table, an empty
+        file, another pickled object, a model of an older format).
+    """
     import joblib
 
     path = Path(path)
@@ -158,26 +191,27 @@ def load_model(path) -> SavedModel:
         raise MissingFileError(msg)
     try:
         payload = joblib.load(path)
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        ImportError,
-    ) as exc:
+    except Exception as exc:  # noqa: BLE001 - unpickling any other file can raise anything
         msg = f"{path}: not a radiome model file ({exc.__class__.__name__})"
-        raise UnreadableFileError(msg) from exc
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        msg = f"{path}: not a radiome model file (expected format {_FORMAT})"
+        raise UnreadableFileError(msg) from None
+    found = payload.get("format") if isinstance(payload, dict) else None
+    if found != _FORMAT or not isinstance(payload.get("pipeline"), BiomarkerPipeline):
+        what = (f"format {found}, from an older radiome: refit it with `radiome model fit`"
+                if isinstance(found, str) and found.startswith("radiome-model/")
+                else f"a {type(payload).__name__}, expected format {_FORMAT}")
+        msg = f"{path}: not a radiome model file of this version ({what})"
         raise UnreadableFileError(msg)
-    return SavedModel(
-        payload["pipeline"], payload["features"], payload["spec_hash"], payload["task"]
-    )
+    return SavedModel(payload["pipeline"], payload["features"], payload["spec_hash"],
+                      payload["task"], payload["software"])
 
 
 def predict(
-    model: SavedModel, X: pd.DataFrame, *, spec_hash: str | None = None, batch=None
+    model: SavedModel,
+    X: pd.DataFrame,
+    *,
+    spec_hash: str | None = None,
+    software: dict | None = None,
+    batch=None,
 ) -> pd.DataFrame:
     """Predictions of a saved model for the rows of ``X``: ``risk`` and ``predicted``.
 
@@ -185,10 +219,19 @@ def predict(
     training threshold. Survival: ``risk`` the risk score, ``predicted`` 1 in the high-risk group
     (above the training median).
 
+    Missing values (NaN, infinite) are imputed with the training medians of the model's
+    imputer.
+
     Raises
     ------
     AnalysisError
         The features' spec hash differs from the model's, or feature columns are missing.
+
+    Warns
+    -----
+    AnalysisWarning
+        The table carries no spec hash, or ``software`` (the software that computed ``X``)
+        differs from the software that computed the training features.
     """
     if model.spec_hash is not None:
         if spec_hash is None:
@@ -204,12 +247,29 @@ def predict(
                 f"{model.spec_hash}; re-extract the features with the model's spec"
             )
             raise AnalysisError(msg)
+    differs = software_difference(model.software, software or {})
+    if differs:
+        warnings.warn(
+            f"the features to predict were computed by other software than the model's "
+            f"training features ({differs}); values may differ",
+            AnalysisWarning,
+            stacklevel=2,
+        )
     missing = [f for f in model.features if f not in X.columns]
     if missing:
         msg = f"{len(missing)} feature column(s) the model needs are missing (e.g. {missing[:3]})"
         raise AnalysisError(msg)
+    text = [f for f in model.features if not pd.api.types.is_numeric_dtype(X[f])]
+    if text:
+        msg = f"features to predict: column(s) {text[:3]} are not numeric"
+        raise AnalysisError(msg)
     pipeline = model.pipeline
-    risk = pipeline.risk_score(X[model.features], batch=batch)
+    features = infinite_as_missing(X[model.features].astype(np.float64), "features to predict")
+    if pipeline.imputer is None and features.isna().any().any():
+        bad = features.columns[features.isna().any()].tolist()
+        msg = f"features to predict: missing values in {bad[:3]} and the model has no imputer"
+        raise AnalysisError(msg)
+    risk = pipeline.risk_score(features, batch=batch)
     if model.task == "binary":
         predicted = risk >= pipeline.threshold_
     else:
