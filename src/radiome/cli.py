@@ -169,10 +169,10 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Folder for the synthetic cohort and its features.")
     ] = Path("radiome_demo"),
-    cases: Annotated[int, typer.Option("--cases", min=1, help="Number of synthetic cases.")] = 6,
+    cases: Annotated[int, typer.Option("--cases", min=1, help="Number of synthetic cases.")] = 12,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the cohort.")] = 0,
 ) -> None:
-    """Write a small synthetic CT cohort, extract its features and show a summary."""
+    """Write a small synthetic CT cohort and outcome, extract its features, show a summary."""
     from radiome.demo import run_demo
 
     run_demo(out, n_cases=cases, seed=seed)
@@ -207,9 +207,13 @@ def discover(
         typer.Option("--key-file", help="Pseudonymisation key (else $RADIOME_PSEUDONYM_KEY)."),
     ] = None,
 ) -> None:
-    """Find image series and their RTSTRUCT/SEG masks; write a manifest with pseudonymised ids."""
+    """Find image series and their RTSTRUCT/SEG masks; write a manifest with pseudonymised ids.
+
+    Paths in the manifest are relative to its folder when inside it, else absolute.
+    """
     from radiome.cohort import discover as find
     from radiome.cohort import load_key
+    from radiome.cohort.manifest import write_manifest
 
     if not root.is_dir():
         from radiome.errors import MissingFileError
@@ -217,8 +221,7 @@ def discover(
         msg = f"{root}: DICOM root folder does not exist"
         raise MissingFileError(msg)
     found = find(root, load_key(key_file))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    found.manifest.to_csv(out, index=False)
+    write_manifest(found.manifest, out)
     typer.echo(f"{len(found.manifest)} case(s) written to {out}")
     if len(found.skipped):
         skipped = out.with_name(out.stem + "_skipped.csv")

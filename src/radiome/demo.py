@@ -1,4 +1,9 @@
-"""``radiome demo``: a synthetic CT cohort written as NIfTI, its features, and a summary."""
+"""``radiome demo``: a synthetic CT cohort written as NIfTI, its features, and a summary.
+
+The folder it writes is the start of the whole workflow: ``manifest.csv`` (paths relative to
+the folder) for ``radiome batch``, ``clinical.csv`` (``case_id``, a synthetic 0/1 ``outcome``
+linked to the lesions) for ``radiome model evaluate``, and ``features.csv`` (long table).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import pandas as pd
 
 from radiome.extraction import extract
 from radiome.io import load_volume
-from radiome.synthetic import lesion_params, write_cohort
+from radiome.synthetic import lesion_params, synthetic_outcome, write_cohort
 from radiome.table import to_wide, write_table
 
 __all__ = ["run_demo"]
@@ -25,8 +30,23 @@ _SHOWN = (
 _SCALE = {"morph_volume": 1e-3}
 
 
-def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataFrame:
-    """Write the synthetic cohort, extract every case with the default CT spec, print a table."""
+def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.DataFrame:
+    """Write the synthetic cohort and its outcome, extract every case (default CT spec), print.
+
+    Parameters
+    ----------
+    folder : path
+        Output folder: ``images/``, ``masks/``, ``manifest.csv``, ``clinical.csv``,
+        ``features.csv``.
+    n_cases : int, default 12
+        Number of synthetic cases (case ``i`` has seed ``seed + i``).
+    seed : int, default 0
+
+    Returns
+    -------
+    DataFrame
+        The long feature table written to ``features.csv``.
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -34,6 +54,10 @@ def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataF
     folder = Path(folder)
     with console.status("writing the synthetic cohort"):
         manifest = write_cohort(folder, n_cases=n_cases, seed=seed)
+    clinical = pd.DataFrame({"case_id": manifest["case_id"],
+                             "outcome": synthetic_outcome(range(seed, seed + n_cases),
+                                                          noise_seed=seed)})
+    clinical.to_csv(folder / "clinical.csv", index=False)
     tables, seconds = [], []
     for row in manifest.itertuples(index=False):
         start = time.perf_counter()
@@ -55,10 +79,16 @@ def run_demo(folder: str | Path, *, n_cases: int = 6, seed: int = 0) -> pd.DataF
                  if key in wide.columns else "-" for key, _ in _SHOWN]
         summary.add_row(row.case_id, lesion_params(seed + i).shape, *cells, f"{took:.2f}")
     console.print(summary)
+    store = f"sqlite:///{(folder / 'demo.db').as_posix()}"
     console.print(
         f"{len(features)} feature values ({len(features) // len(manifest)} per case, "
         f"{len(manifest)} cases) in {out}\n"
         f"images and masks: {folder / 'images'}, {folder / 'masks'}; manifest: "
-        f"{folder / 'manifest.csv'}"
+        f"{folder / 'manifest.csv'}; synthetic outcome: {folder / 'clinical.csv'}\n"
+        f"next: radiome batch {folder / 'manifest.csv'} --store {store}\n"
+        f"      radiome export --store {store} --wide --out {folder / 'features_wide.csv'}\n"
+        f"      radiome model evaluate {folder / 'features_wide.csv'} --clinical "
+        f"{folder / 'clinical.csv'} --id case_id --outcome outcome",
+        soft_wrap=True,
     )
     return features

@@ -23,6 +23,7 @@ __all__ = [
     "LesionParams",
     "lesion_params",
     "synthetic_case",
+    "synthetic_outcome",
     "textured_sphere",
     "write_cohort",
 ]
@@ -53,6 +54,23 @@ def lesion_params(seed: int) -> LesionParams:
         texture_scale_mm=float(rng.uniform(0.8, 4.0)),
         necrotic=bool(rng.random() < 0.3),
     )
+
+
+def synthetic_outcome(seeds: Iterable[int], *, noise_seed: int = 0) -> np.ndarray:
+    """A 0/1 outcome linked to the lesions of the given case seeds (1 for the riskier half).
+
+    The risk of a lesion is its standardised radius plus 1 when it is necrotic plus Gaussian
+    noise (sd 0.5, from ``noise_seed``); the cases above the median risk are 1. Larger and
+    necrotic lesions are therefore more often positive, so a model on the features has
+    something to find, yet not perfectly.
+    """
+    params = [lesion_params(s) for s in seeds]
+    radius = np.array([p.radius_mm for p in params])
+    spread = radius.std()
+    risk = (radius - radius.mean()) / (spread if spread > 0 else 1.0)
+    risk += np.array([p.necrotic for p in params], dtype=np.float64)
+    risk += np.random.default_rng(noise_seed).normal(0.0, 0.5, size=risk.size)
+    return (risk > np.median(risk)).astype(int)
 
 
 def _texture(rng: np.random.Generator, shape: tuple[int, ...], spacing: tuple[float, ...],
@@ -181,6 +199,9 @@ def write_cohort(
 ) -> pd.DataFrame:
     """Write a synthetic CT cohort and its manifest (``folder/manifest.csv``).
 
+    The manifest's paths are relative to ``folder`` (see
+    :func:`radiome.cohort.manifest.write_manifest`).
+
     Parameters
     ----------
     folder : path
@@ -196,8 +217,9 @@ def write_cohort(
     Returns
     -------
     DataFrame
-        The manifest as written, plus a column ``expect`` (``ok`` or the broken kind).
+        The manifest with absolute paths, plus a column ``expect`` (``ok`` or the broken kind).
     """
+    from radiome.cohort.manifest import write_manifest
     from radiome.io import write_volume
     from radiome.io.dicom_write import write_dicom_series, write_rtstruct
 
@@ -250,6 +272,7 @@ def write_cohort(
         rows.append((case_id, image, label, roi, kind))
     manifest = pd.DataFrame(rows, columns=["case_id", "image", "mask", "roi", "expect"])
     manifest["modality"] = np.where(manifest["expect"] == "unsupported_modality", "US", "CT")
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest.drop(columns="expect").to_csv(folder / "manifest.csv", index=False)
+    for column in ("image", "mask"):
+        manifest[column] = [str(Path(p).resolve()) for p in manifest[column]]
+    write_manifest(manifest.drop(columns="expect"), folder / "manifest.csv")
     return manifest

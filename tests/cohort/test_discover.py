@@ -212,3 +212,127 @@ def test_export_long_and_wide(tmp_path, capsys):
     assert wide.shape == (2, 3 + 18)
     assert np.allclose(np.sort(wide["stat_mean"]),
                        np.sort(long.loc[long["feature"] == "stat_mean", "value"]))
+
+
+def _raw(ds: pydicom.Dataset, tag: int, vr: str, value: bytes) -> None:
+    """Put a raw, unchecked value into ``ds`` (pydicom would refuse to convert it)."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    ds._dict[Tag(tag)] = RawDataElement(Tag(tag), vr, len(value), value, 0, False, True)
+
+
+def _malformed(root: Path, slice_file: Path, rtstruct: Path) -> dict[str, str]:
+    """Malformed DICOM files next to good ones; the reason discovery must give for each."""
+    bad = root / "bad"
+    bad.mkdir()
+    ds = pydicom.dcmread(slice_file)
+    ds.SeriesInstanceUID = pydicom.uid.generate_uid()
+    _raw(ds, 0x00280008, "IS", b"1A")  # NumberOfFrames that is not a number
+    ds.save_as(bad / "frames.dcm")
+    (bad / "header.dcm").write_bytes(b"\0" * 128 + b"DICM" + bytes(range(256)) * 3)
+    (bad / "truncated.dcm").write_bytes(slice_file.read_bytes()[:200])
+    rs = pydicom.dcmread(rtstruct)
+    _raw(rs.StructureSetROISequence[0], 0x30060022, "IS", b"x ")  # ROINumber
+    rs.save_as(bad / "roi_number.dcm")
+    (bad / "empty.dcm").write_bytes(b"")  # no DICOM preamble: not a DICOM file, ignored
+    return {
+        "frames.dcm": "unreadable DICOM header (ValueError: NumberOfFrames '1A' is not a "
+                      "whole number)",
+        "header.dcm": "DICOM object without SeriesInstanceUID",
+        "truncated.dcm": "DICOM object without SeriesInstanceUID",  # pydicom reads what is there
+        "roi_number.dcm": "unreadable DICOM header (ValueError: invalid literal for int()",
+    }
+
+
+def test_malformed_files_are_skipped_with_their_reason_and_the_rest_found(tree):
+    files = sorted((tree / "b" / "x").iterdir())
+    expected = _malformed(tree, files[0], next((tree / "b" / "x_rs").iterdir()))
+    found = discover(tree, KEY)
+    assert len(found.manifest) == 4
+    reasons = {Path(p).name: r for p, r in found.skipped.itertuples(index=False)}
+    for name, reason in expected.items():
+        assert reasons[name].startswith(reason), (name, reasons[name])
+    assert "empty.dcm" not in reasons
+
+
+def test_discover_cli_without_any_dicom_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RADIOME_PSEUDONYM_KEY", KEY.decode())
+    root = tmp_path / "nothing" / "deep"
+    root.mkdir(parents=True)
+    (root / "notes.txt").write_text("no DICOM here")
+    assert main(["discover", str(tmp_path / "nothing"), "--out", str(tmp_path / "m.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"radiome: error: {tmp_path / 'nothing'}: no DICOM file (Part 10, 'DICM' at "
+                   "byte 128) found at any depth\n")
+    assert not (tmp_path / "m.csv").exists()
+
+
+def test_two_rtstructs_with_one_roi_name_on_one_series_are_two_raters(tmp_path):
+    volume, mask = synthetic_case(7, shape=(8, 32, 32), spacing=(2.5, 1.0, 1.0))
+    root = tmp_path / "dicom"
+    files = write_dicom_series(volume, root / "ct", patient_id="P7")
+    first = write_rtstruct(mask, files, root / "rs_a.dcm", roi_name="GTV")
+    second = write_rtstruct(mask, files, root / "rs_b.dcm", roi_name="GTV")
+    manifest = discover(root, KEY).manifest
+    assert len(manifest) == 2
+    assert sorted(manifest["rater"]) == ["rater1", "rater2"]  # both labelled "radiome"
+    assert manifest["case_id"].nunique() == 2
+    assert manifest["patient"].nunique() == 1
+    assert set(manifest["timepoint"]) == {"1"}
+    for path, label in ((first, "reader A"), (second, "reader B")):
+        ds = pydicom.dcmread(path)
+        ds.StructureSetLabel = label
+        ds.save_as(path)
+    manifest = discover(root, KEY).manifest
+    assert dict(zip(manifest["mask"].map(lambda p: Path(p).name), manifest["rater"],
+                    strict=True)) == {"rs_a.dcm": "reader A", "rs_b.dcm": "reader B"}
+    manifest_path = tmp_path / "m.csv"
+    manifest.to_csv(manifest_path, index=False)
+    assert len(read_manifest(manifest_path)) == 2  # no repeated (case_id, roi)
+
+
+def test_discover_writes_paths_relative_to_the_manifest_folder(tree, tmp_path, monkeypatch):
+    monkeypatch.setenv("RADIOME_PSEUDONYM_KEY", KEY.decode())
+    assert main(["discover", str(tree), "--out", str(tmp_path / "m.csv")]) == 0
+    written = pd.read_csv(tmp_path / "m.csv", dtype=str)
+    assert written["image"].str.startswith("dicom/").all()
+    assert written["mask"].str.startswith("dicom/").all()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    table = read_manifest(tmp_path / "m.csv")
+    assert all(Path(p).exists() for p in (*table["image"], *table["mask"]))
+    assert main(["discover", str(tree), "--out", str(elsewhere / "m.csv")]) == 0
+    outside = pd.read_csv(elsewhere / "m.csv", dtype=str)
+    assert outside["image"].map(lambda p: Path(p).is_absolute()).all()
+
+
+def _pydicom_test_files() -> Path:
+    data = Path(pydicom.data.__file__).parent / "test_files"
+    if not (data / "badVR.dcm").is_file():
+        pytest.skip(f"pydicom's test files are not installed ({data})")
+    return data
+
+
+def test_discover_survives_pydicom_test_files(tmp_path, capsys, monkeypatch):
+    """pydicom's own odd files: deflated, big endian, JPEG, truncated, bad VRs, RTSTRUCT, SEG."""
+    root = tmp_path / "pydicom_test_files"
+    shutil.copytree(_pydicom_test_files(), root)
+    found = discover(root, KEY)
+    assert found.manifest.empty
+    reasons = {str(Path(p).relative_to(root)): r for p, r in found.skipped.itertuples(index=False)}
+    assert reasons["badVR.dcm"] == ("unreadable DICOM header (ValueError: NumberOfFrames '1A' "
+                                    "is not a whole number)")
+    assert reasons["liver_1frame.dcm"].startswith("orphan SEG: no image series")
+    assert reasons["liver_expb_1frame.dcm"].startswith("copy of ")
+    assert reasons["rtplan.dcm"] == "RTPLAN object without image geometry"
+    assert reasons["rtplan_truncated.dcm"] == "RTPLAN object without image geometry"
+    assert reasons["waveform_ecg.dcm"] == "ECG object without image geometry"
+    assert reasons["dicomdirtests/DICOMDIR"].startswith("DICOMDIR (an index of the files")
+    assert "rtstruct.dcm" not in reasons  # no Part 10 preamble: not taken for DICOM
+    monkeypatch.setenv("RADIOME_PSEUDONYM_KEY", KEY.decode())
+    assert main(["discover", str(root), "--out", str(tmp_path / "m.csv")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"0 case(s) written to {tmp_path / 'm.csv'}")
+    assert "skipped 1: unreadable DICOM header\n" in out

@@ -3,7 +3,12 @@
 Required columns ``case_id, image, mask``; ``roi`` (label value or structure name, may be
 empty when the mask holds one ROI); optional ``patient, timepoint, rater, site, modality``.
 ``image`` is a volume file, a DICOM series folder, or one file of a DICOM series (its series
-is read from the file's folder). Relative paths are relative to the manifest's folder.
+is read from the file's folder).
+
+Paths: a relative ``image`` or ``mask`` path is relative to the folder that holds the manifest
+(not to the working directory); an absolute path stays as it is. :func:`write_manifest` (used
+by ``radiome demo`` and ``radiome discover``) writes the paths inside the manifest's folder
+relative to it, so the folder can be moved or shared as a whole, and the others absolute.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import pandas as pd
 
 from radiome.errors import MissingFileError, RadiomeError, UnreadableFileError
 
-__all__ = ["LABEL_COLUMNS", "MANIFEST_COLUMNS", "ManifestError", "read_manifest"]
+__all__ = ["LABEL_COLUMNS", "MANIFEST_COLUMNS", "ManifestError", "read_manifest",
+           "write_manifest"]
 
 MANIFEST_COLUMNS = ("case_id", "image", "mask", "roi")
 LABEL_COLUMNS = ("patient", "timepoint", "rater", "site", "modality")
@@ -28,10 +34,13 @@ class ManifestError(RadiomeError, ValueError):
 def read_manifest(path: str | Path) -> pd.DataFrame:
     """Read and check a manifest; paths become absolute, missing optional columns empty.
 
+    Relative ``image`` and ``mask`` paths are taken relative to the manifest's folder.
+
     Raises
     ------
     ManifestError
-        A required column is missing, a (case_id, roi) pair repeats, or a case_id is empty.
+        A required column is missing, there is no row, a (case_id, roi) pair repeats, or a
+        case_id is empty.
     """
     path = Path(path)
     if not path.exists():
@@ -46,6 +55,9 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     if missing:
         msg = (f"{path}: manifest lacks column(s) {', '.join(missing)}; it needs "
                f"{', '.join(MANIFEST_COLUMNS)} (optional: {', '.join(_OPTIONAL)})")
+        raise ManifestError(msg)
+    if table.empty:
+        msg = f"{path}: manifest has no rows, only a header; add one row per case and ROI"
         raise ManifestError(msg)
     for column in ("roi", *_OPTIONAL):
         if column not in table.columns:
@@ -66,3 +78,31 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         table[column] = [str(p if Path(p).is_absolute() else base / p) if p else ""
                          for p in table[column]]
     return table
+
+
+def write_manifest(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a manifest CSV whose paths follow the rule :func:`read_manifest` applies.
+
+    ``image`` and ``mask`` paths of ``table`` (absolute, or relative to the working directory)
+    are written relative to the manifest's folder when they lie inside it, else absolute.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    base = path.resolve().parent
+    out = table.copy()
+    for column in ("image", "mask"):
+        if column in out.columns:
+            out[column] = [_relative_to(p, base) if p else "" for p in out[column]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False)
+    return path
+
+
+def _relative_to(value: str, base: Path) -> str:
+    """``value`` (a path) relative to ``base`` when inside it, else absolute (POSIX form)."""
+    full = Path(value).resolve()
+    return (full.relative_to(base) if full.is_relative_to(base) else full).as_posix()
