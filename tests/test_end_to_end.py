@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import radiome
 from radiome.cli import main
 
 
@@ -24,9 +25,10 @@ def test_demo_batch_export_and_model_evaluate_fit_predict(tmp_path: Path, monkey
     demo = tmp_path / "demo"
     assert main(["batch", str(demo / "manifest.csv"), "--store", store, "--workers", "1"]) == 0
     wide = demo / "features_wide.csv"
-    assert main(["export", "--store", store, "--wide", "--out", str(wide)]) == 0
+    assert main(["export", "--store", store, "--wide", "--provenance", "--out", str(wide)]) == 0
     exported = pd.read_csv(wide)
     assert len(exported) == 8
+    assert {"run_id", "input_hash", "radiome_version", "software"} <= set(exported.columns)
     spec_hash = exported["spec_hash"].iloc[0]
     n_features = sum(c.split("_")[0] in {"morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm",
                                          "dzm", "ngt", "ngl"} for c in exported.columns)
@@ -58,3 +60,13 @@ def test_demo_batch_export_and_model_evaluate_fit_predict(tmp_path: Path, monkey
     assert list(predicted.columns) == ["case_id", "risk", "predicted"]
     assert sorted(predicted["case_id"]) == sorted(clinical["case_id"])
     assert predicted["risk"].between(0, 1).all()
+
+    other = exported.assign(radiome_version="0.0.1")  # as if another radiome computed them
+    other.to_csv(tmp_path / "other.csv", index=False)
+    assert main(["model", "predict", str(model), str(tmp_path / "other.csv"), "--id", "case_id",
+                 "--out", str(predictions)]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "radiome: warning: the features to predict were computed by other software than the "
+        f"model's training features (radiome_version 0.0.1 vs {radiome.__version__}); values "
+        "may differ"
+    )
