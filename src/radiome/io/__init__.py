@@ -124,7 +124,8 @@ def _label_names(image: sitk.Image) -> dict[str, int]:
     for key in keys:
         if key.startswith("Segment") and key.endswith("_Name"):
             stem = key[: -len("_Name")]
-            value = image.GetMetaData(f"{stem}_LabelValue") if f"{stem}_LabelValue" in keys else None
+            label_key = f"{stem}_LabelValue"
+            value = image.GetMetaData(label_key) if label_key in keys else None
             if value is not None and value.strip().lstrip("-").isdigit():
                 names[image.GetMetaData(key)] = int(value)
     return names
@@ -149,7 +150,8 @@ def _label_mask(path: Path, roi: str | int | None) -> Mask:
     if roi is None:
         if len(labels) != 1:
             msg = (
-                f"{path}: mask has {len(labels)} labels ({listing or 'none'}); choose one with --roi"
+                f"{path}: mask has {len(labels)} labels ({listing or 'none'}); "
+                "choose one with --roi"
                 if labels
                 else f"{path}: mask is empty (no non-zero voxel)"
             )
@@ -181,7 +183,10 @@ def _dicom_mask_file(folder: Path) -> Path:
             found.append(path)
     if len(found) != 1:
         shown = ", ".join(str(p) for p in found) or "none"
-        msg = f"{folder}: expected one RTSTRUCT or SEG file in the folder, found {len(found)}: {shown}"
+        msg = (
+            f"{folder}: expected one RTSTRUCT or SEG file in the folder, found {len(found)}: "
+            f"{shown}"
+        )
         raise UnreadableFileError(msg)
     return found[0]
 

@@ -18,15 +18,16 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from radiome.errors import DicomError, UnreadableFileError, UnsupportedModalityError
-from radiome.io.volumes import is_dicom_file
+from radiome.io.dicom_integrity import check_pixel_data, dicom_layout
+from radiome.io.volumes import check_not_cut_in_preamble, is_dicom_file
 from radiome.volume import AcquisitionMetadata, DicomReference, Grid, Volume
 
 __all__ = [
     "SeriesInfo",
     "find_series",
+    "read_dicom",
     "read_dicom_series",
     "read_header",
 ]
@@ -56,13 +57,41 @@ class SeriesInfo:
         )
 
 
+def read_dicom(path: Path, *, pixels: bool = True) -> Dataset:
+    """A DICOM file checked to be whole (:mod:`radiome.io.dicom_integrity`), then parsed.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    pixels : bool
+        Read the pixel data too (else stop before them).
+
+    Returns
+    -------
+    pydicom Dataset
+
+    Raises
+    ------
+    UnreadableFileError
+        The file is cut short, an image lacks pixel data or has fewer bytes than its Rows,
+        Columns, BitsAllocated, SamplesPerPixel and NumberOfFrames need, or pydicom cannot
+        parse it.
+    """
+    layout = dicom_layout(path)
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=not pixels)
+    except Exception as exc:  # pydicom raises many kinds (struct.error, OSError...) on bad files
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        msg = f"{path}: not a readable DICOM file: {reason}"
+        raise UnreadableFileError(msg) from None
+    check_pixel_data(path, ds, layout)
+    return ds
+
+
 def read_header(path: Path) -> Dataset:
     """The DICOM header of a file, without pixel data; :class:`UnreadableFileError` if broken."""
-    try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        msg = f"{path}: not a readable DICOM file: {exc}"
-        raise UnreadableFileError(msg) from exc
+    return read_dicom(path, pixels=False)
 
 
 def _is_image(ds: Dataset) -> bool:
@@ -75,8 +104,15 @@ def _is_image(ds: Dataset) -> bool:
 
 
 def find_series(folder: Path) -> dict[str, SeriesInfo]:
-    """All image series under ``folder`` (any depth), keyed by SeriesInstanceUID."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and is_dicom_file(p))
+    """All image series under ``folder`` (any depth), keyed by SeriesInstanceUID.
+
+    Every DICOM file found is checked to be whole (:func:`read_header`): a slice cut short
+    would otherwise drop out of its series or carry too few pixels.
+    """
+    candidates = sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in candidates:
+        check_not_cut_in_preamble(path)
+    files = [p for p in candidates if is_dicom_file(p)]
     groups: dict[str, list[tuple[Path, Dataset]]] = defaultdict(list)
     for path in files:
         ds = read_header(path)
@@ -193,8 +229,9 @@ def _rescaled(path: Path, ds: Dataset) -> np.ndarray:
     try:
         pixels = ds.pixel_array.astype(np.float64)
     except Exception as exc:  # pydicom raises many kinds for undecodable pixel data
-        msg = f"{path}: cannot decode pixel data: {exc}"
-        raise UnreadableFileError(msg) from exc
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        msg = f"{path}: cannot decode pixel data: {reason}"
+        raise UnreadableFileError(msg) from None
     slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
     intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
     return pixels * slope + intercept
@@ -340,7 +377,7 @@ def read_dicom_series(folder: str | Path, *, series: str | None = None) -> Volum
     """
     folder = Path(folder)
     chosen = _choose_series(folder, find_series(folder), series)
-    items = [(p, read_header(p)) for p in chosen.files]
+    items = [(p, read_dicom(p)) for p in chosen.files]
     items, grid = _stack_geometry(folder, items)
     modality = chosen.modality
     if modality not in _IMAGE_MODALITIES_UNIT:
@@ -349,12 +386,7 @@ def read_dicom_series(folder: str | Path, *, series: str | None = None) -> Volum
         raise UnsupportedModalityError(msg)
     slices = []
     factor = None
-    for path, _ in items:
-        try:
-            ds = pydicom.dcmread(path)
-        except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-            msg = f"{path}: not a readable DICOM file: {exc}"
-            raise UnreadableFileError(msg) from exc
+    for path, ds in items:
         values = _rescaled(path, ds)
         if modality == "PT":
             factor = _suv_factor(path, ds) if factor is None else factor

@@ -13,26 +13,31 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 
 from radiome.errors import DicomError, DicomWarning, ROINotFoundError, UnreadableFileError
+from radiome.io.dicom import read_dicom
 from radiome.volume import Mask, Volume
 
 __all__ = ["rasterise_rtstruct", "rtstruct_structures"]
 
 _SLICE_TOLERANCE = 0.25  # fraction of the slice spacing a contour plane may be off a slice
+_NEEDED = ("StructureSetROISequence", "ROIContourSequence")
 
 
 def _read(path: Path) -> Dataset:
-    try:
-        ds = pydicom.dcmread(path)
-    except Exception as exc:  # pydicom raises many kinds for broken files
-        msg = f"{path}: not a readable DICOM file: {exc}"
-        raise UnreadableFileError(msg) from exc
+    """An RTSTRUCT file checked to be whole, with the sequences that hold its structures."""
+    ds = read_dicom(path)
     if str(ds.get("Modality", "")) != "RTSTRUCT":
         msg = f"{path}: not an RTSTRUCT (Modality is {ds.get('Modality', 'missing')!r})"
         raise DicomError(msg)
+    missing = [kw for kw in _NEEDED if kw not in ds]
+    if missing:
+        msg = (
+            f"{path}: RTSTRUCT has no {' or '.join(missing)}; the file is cut short or "
+            "incomplete"
+        )
+        raise UnreadableFileError(msg)
     return ds
 
 
@@ -49,7 +54,9 @@ def _select(path: Path, ds: Dataset, roi: str | int | None) -> tuple[int, str, s
         for r in ds.get("StructureSetROISequence", [])
     ]
     with_contours = {
-        int(c.ReferencedROINumber) for c in ds.get("ROIContourSequence", []) if "ContourSequence" in c
+        int(c.ReferencedROINumber)
+        for c in ds.get("ROIContourSequence", [])
+        if "ContourSequence" in c
     }
     names = ", ".join(f"{name!r} (#{num})" for num, name, _ in rois) or "none"
     if roi is None:
@@ -132,7 +139,9 @@ def _fill_slice(parity: np.ndarray, polygon_yx: np.ndarray) -> None:
     np.add.at(parity, (rows, first_inside), 1)
 
 
-def rasterise_rtstruct(path: str | Path, reference: Volume, *, roi: str | int | None = None) -> Mask:
+def rasterise_rtstruct(
+    path: str | Path, reference: Volume, *, roi: str | int | None = None
+) -> Mask:
     """Rasterise one RTSTRUCT structure on the grid of ``reference``.
 
     Parameters

@@ -9,6 +9,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from radiome.errors import DicomError, GeometryError, ROINotFoundError, UnreadableFileError
+from radiome.io.dicom import read_dicom
 from radiome.io.volumes import grid_from_sitk, to_sitk
 from radiome.volume import Mask, Volume
 
@@ -16,11 +17,14 @@ __all__ = ["read_seg", "seg_segments"]
 
 
 def _read(path: Path) -> hd.seg.Segmentation:
+    """The SEG of a file checked to be whole; :class:`UnreadableFileError` names the file."""
+    ds = read_dicom(path)
     try:
-        return hd.seg.segread(str(path))
+        return hd.seg.Segmentation.from_dataset(ds, copy=False)
     except Exception as exc:  # highdicom/pydicom raise many kinds on broken or foreign files
-        msg = f"{path}: not a readable DICOM SEG: {exc}"
-        raise UnreadableFileError(msg) from exc
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        msg = f"{path}: not a readable DICOM SEG: {reason}"
+        raise UnreadableFileError(msg) from None
 
 
 def seg_segments(path: str | Path) -> dict[int, str]:
