@@ -10,10 +10,12 @@ from __future__ import annotations
 __all__ = [
     "AnalysisError",
     "AnalysisWarning",
+    "AssumptionWarning",
     "DicomError",
     "DicomWarning",
     "EmptyROIError",
     "FeatureError",
+    "FeatureWarning",
     "GeometryError",
     "IntensityError",
     "MissingFileError",
@@ -24,6 +26,7 @@ __all__ = [
     "ReliabilityWarning",
     "SpecError",
     "UnreadableFileError",
+    "UnwritableFileError",
     "UnsupportedModalityError",
 ]
 
@@ -38,6 +41,10 @@ class MissingFileError(RadiomeError, FileNotFoundError):
 
 class UnreadableFileError(RadiomeError, OSError):
     """A file exists but cannot be read as what it should be (image, mask, DICOM, spec)."""
+
+
+class UnwritableFileError(RadiomeError, OSError):
+    """An output cannot be written there (unsupported extension, not a folder, read-only)."""
 
 
 class UnsupportedModalityError(RadiomeError, ValueError):
@@ -89,6 +96,14 @@ class RadiomeWarning(UserWarning):
 
 class DicomWarning(RadiomeWarning):
     """A DICOM input was accepted with a workaround (e.g. matched by frame of reference)."""
+
+
+class AssumptionWarning(RadiomeWarning):
+    """A value was computed under an assumption the message states (a missing tag's default)."""
+
+
+class FeatureWarning(RadiomeWarning):
+    """Some feature values are undefined (NaN) for this ROI: too small, flat or uniform."""
 
 
 class AnalysisWarning(RadiomeWarning):

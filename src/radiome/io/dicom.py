@@ -3,17 +3,15 @@
 Slices are grouped by SeriesInstanceUID, sorted by their position along the slice normal
 (``ImagePositionPatient · (row × column cosines)``) and checked for a regular spacing. CT pixel
 values go to HU through RescaleSlope/RescaleIntercept; PET to SUVbw from the radiopharmaceutical
-tags (Units BQML, decay corrected to the series start); MR keeps the stored values (after the
+tags (:mod:`radiome.io.suv`); MR keeps the stored values (after the
 standard modality rescale, if any).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
@@ -21,6 +19,7 @@ from pydicom.dataset import Dataset
 
 from radiome.errors import DicomError, UnreadableFileError, UnsupportedModalityError
 from radiome.io.dicom_integrity import check_pixel_data, dicom_layout
+from radiome.io.suv import suv_factor, uptake_minutes
 from radiome.io.volumes import check_not_cut_in_preamble, is_dicom_file
 from radiome.volume import AcquisitionMetadata, DicomReference, Grid, Volume
 
@@ -237,78 +236,6 @@ def _rescaled(path: Path, ds: Dataset) -> np.ndarray:
     return pixels * slope + intercept
 
 
-def _dicom_datetime(date: Any, time: Any) -> dt.datetime | None:
-    if not date or not time:
-        return None
-    text = f"{str(date).strip()}{str(time).strip()}"
-    for fmt in ("%Y%m%d%H%M%S.%f", "%Y%m%d%H%M%S", "%Y%m%d%H%M"):
-        try:
-            return dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def _suv_factor(path: Path, ds: Dataset) -> float:
-    """Multiplier from Bq/mL to SUVbw: weight (g) / (injected dose decayed to series start)."""
-
-    def need(owner: Dataset, keyword: str, why: str) -> Any:
-        value = owner.get(keyword)
-        if value is None or value == "":
-            msg = f"{path}: PET tag {keyword} is missing; it is needed {why}"
-            raise DicomError(msg)
-        return value
-
-    units = str(ds.get("Units", "BQML")).upper()
-    if units == "GML":
-        return 1.0
-    if units != "BQML":
-        msg = f"{path}: PET Units is {units!r}; SUVbw needs activity concentration (BQML)"
-        raise DicomError(msg)
-    weight_kg = float(need(ds, "PatientWeight", "for SUVbw (body weight)"))
-    seq = need(ds, "RadiopharmaceuticalInformationSequence", "for the injected dose")
-    radio = seq[0]
-    dose = float(need(radio, "RadionuclideTotalDose", "for SUVbw (injected dose)"))
-    half_life = float(need(radio, "RadionuclideHalfLife", "to decay-correct the dose"))
-    correction = str(ds.get("DecayCorrection", "START")).upper()
-    if correction == "ADMIN":
-        decayed = dose
-    else:
-        start = None
-        if radio.get("RadiopharmaceuticalStartDateTime"):
-            raw = str(radio.RadiopharmaceuticalStartDateTime)
-            start = _dicom_datetime(raw[:8], raw[8:])
-        if start is None:
-            start = _dicom_datetime(
-                ds.get("SeriesDate") or ds.get("AcquisitionDate"),
-                need(radio, "RadiopharmaceuticalStartTime", "to decay-correct the dose"),
-            )
-        scan = _dicom_datetime(
-            need(ds, "SeriesDate", "to decay-correct the dose"),
-            need(ds, "SeriesTime", "to decay-correct the dose"),
-        )
-        if start is None or scan is None:
-            msg = f"{path}: cannot parse the injection or series date/time for decay correction"
-            raise DicomError(msg)
-        elapsed = (scan - start).total_seconds()
-        decayed = dose * 2.0 ** (-elapsed / half_life)
-    if decayed <= 0 or weight_kg <= 0:
-        msg = f"{path}: injected dose ({dose} Bq) and weight ({weight_kg} kg) must be positive"
-        raise DicomError(msg)
-    return weight_kg * 1000.0 / decayed
-
-
-def _uptake_minutes(ds: Dataset) -> float | None:
-    seq = ds.get("RadiopharmaceuticalInformationSequence")
-    if not seq:
-        return None
-    start = _dicom_datetime(ds.get("SeriesDate"), seq[0].get("RadiopharmaceuticalStartTime"))
-    scan = _dicom_datetime(ds.get("SeriesDate"), ds.get("SeriesTime"))
-    if start is None or scan is None:
-        return None
-    return (scan - start).total_seconds() / 60.0
-
-
 def acquisition_metadata(ds: Dataset) -> AcquisitionMetadata:
     """The acquisition parameters of a DICOM header (no patient identifiers)."""
 
@@ -348,7 +275,7 @@ def acquisition_metadata(ds: Dataset) -> AcquisitionMetadata:
         series_date=text("SeriesDate"),
         tracer=tracer,
         injected_dose_bq=dose,
-        uptake_time_min=_uptake_minutes(ds),
+        uptake_time_min=uptake_minutes(ds),
     )
 
 
@@ -389,7 +316,7 @@ def read_dicom_series(folder: str | Path, *, series: str | None = None) -> Volum
     for path, ds in items:
         values = _rescaled(path, ds)
         if modality == "PT":
-            factor = _suv_factor(path, ds) if factor is None else factor
+            factor = suv_factor(path, ds) if factor is None else factor
             values = values * factor
         slices.append(values)
     array = np.stack(slices, axis=0)
