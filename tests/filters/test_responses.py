@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import pywt
+from scipy import fft as sfft
 from scipy import ndimage as ndi
 
 from radiome.errors import GeometryError, IntensityError
@@ -21,6 +22,7 @@ from radiome.filters import (
     WaveletSpec,
     apply_filter,
 )
+from radiome.filters.convolution import fft_filter
 from radiome.filters.gabor import gabor_kernel
 from radiome.filters.log import log_transfer
 from radiome.filters.riesz import riesz_transfer
@@ -267,6 +269,75 @@ def test_simoncelli_passes_a_cosine_with_the_gain_of_its_band() -> None:
     transfer = simoncelli_transfer((5, 64), 1)
     assert transfer[0, 12] == pytest.approx(gain)
     assert transfer[0, 0] == 0.0
+
+
+def _simoncelli_by_definition(image: np.ndarray, level: int, axes: tuple[int, ...],
+                              boundary: str) -> np.ndarray:
+    """Twin: numpy.pad to next_fast_len(2 n), complex FFT times psi_j, real part, crop.
+
+    The bins of the padded FFT are placed on the image's own consensus grid: signed bin k of
+    N is k n / N bins of the image, whose bin b sits at linspace(-1, 1, n) position
+    (b + e / 2) / ((n - 1) / 2), e = 1 for an even n (1 = Nyquist).
+    """
+    modes = {"mirror": "symmetric", "nearest": "edge", "zero": "constant"}
+    widths = [(0, 0)] * image.ndim
+    if boundary != "periodic":
+        for a in axes:
+            extra = sfft.next_fast_len(2 * image.shape[a], real=True) - image.shape[a]
+            widths[a] = (extra // 2, extra - extra // 2)
+    padded = np.pad(image, widths, mode=modes.get(boundary, "wrap"))
+    squares = []
+    for a in axes:
+        n, points = image.shape[a], padded.shape[a]
+        image_bins = np.fft.fftfreq(points, 1.0 / points) * n / points
+        position = (image_bins + (n % 2 == 0) / 2) / ((n - 1) / 2)
+        shape = [1] * image.ndim
+        shape[a] = points
+        squares.append((position**2).reshape(shape))
+    radius = np.sqrt(sum(squares))
+    top = 2.0 ** (1 - level)
+    inside = (radius >= top / 4) & (radius <= top)
+    psi = np.where(inside, np.cos(np.pi / 2 * np.log2(2 * np.where(inside, radius, 1) / top)), 0)
+    response = np.fft.ifftn(np.fft.fftn(padded, axes=axes) * psi, axes=axes).real
+    return response[tuple(slice(w[0], w[0] + n)
+                          for w, n in zip(widths, image.shape, strict=True))]
+
+
+@pytest.mark.parametrize("boundary", ["mirror", "nearest", "zero", "periodic"])
+@pytest.mark.parametrize(("dimensions", "level"), [("3d", 1), ("3d", 2), ("2d", 1), ("2d", 3)])
+def test_simoncelli_equals_the_padded_fft_twin(boundary: str, dimensions: str,
+                                               level: int) -> None:
+    image = np.random.default_rng(7).normal(size=(7, 10, 12))
+    axes = (0, 1, 2) if dimensions == "3d" else (1, 2)
+    got = apply_filter(image, _ISO, SimoncelliSpec(level=level, dimensions=dimensions,
+                                                   boundary=boundary))
+    expected = _simoncelli_by_definition(image, level, axes, boundary)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    if boundary != "periodic":  # the boundary shows: not the periodic response
+        periodic = _simoncelli_by_definition(image, level, axes, "periodic")
+        assert np.abs(got - periodic).max() > 1e-3
+
+
+def test_simoncelli_padding_by_whole_periods_changes_nothing() -> None:
+    image = np.random.default_rng(3).normal(size=(6, 9, 10))
+    periodic = apply_filter(image, _ISO, SimoncelliSpec(level=1, boundary="periodic"))
+    tiled = np.pad(image, [(n, n) for n in image.shape], mode="wrap")
+    crop = [slice(n, 2 * n) for n in image.shape]
+
+    def transfer(shape: tuple[int, ...]) -> list[np.ndarray]:
+        return [simoncelli_transfer(shape, 1, image.shape)]
+
+    got = next(fft_filter(tiled, (0, 1, 2), transfer, crop))
+    np.testing.assert_allclose(got, periodic, rtol=0, atol=1e-12)
+
+
+def test_simoncelli_3d_of_a_single_slice_is_its_2d_map() -> None:
+    image = np.random.default_rng(5).normal(size=(1, 12, 11))
+    flat = apply_filter(image, _ISO, SimoncelliSpec(level=1, boundary="periodic"))
+    planar = apply_filter(image, _ISO, SimoncelliSpec(level=1, dimensions="2d",
+                                                      boundary="periodic"))
+    np.testing.assert_allclose(flat, planar, rtol=0, atol=1e-12)
+    assert np.abs(flat).max() > 0.1
 
 
 # --- Riesz --------------------------------------------------------------------------------

@@ -51,11 +51,12 @@ def riesz_response(array: np.ndarray, spacing: tuple[float, float, float],
     widths, crop = global_padding(array.shape, axes, base.boundary)
     order = tuple(reversed(spec.order))  # x, y, z -> array axis order
     axis_spacing = [spacing[a] for a in axes]
+    image_shape = [array.shape[a] for a in axes]
 
     def transfer(shape: tuple[int, ...]) -> list[np.ndarray]:
         function = riesz_transfer(shape, axis_spacing, order)
         if isinstance(base, SimoncelliSpec):
-            function *= simoncelli_transfer(shape, base.level)
+            function *= simoncelli_transfer(shape, base.level, image_shape)
         else:
             sigma = [base.sigma_mm / d for d in axis_spacing]
             function *= log_transfer(shape, sigma, base.truncate)
