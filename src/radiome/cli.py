@@ -2,13 +2,17 @@
 
 Every command is one call of a public function. Errors print one line
 (``radiome: error: FILE: what is wrong``) and exit non-zero; nothing prints a traceback unless
-``RADIOME_DEBUG=1`` is set. Heavy imports happen inside the commands so ``--help`` is fast.
+``RADIOME_DEBUG=1`` is set. Warnings print one line each (``radiome: warning: ...``). Long
+commands show progress on stderr when it is a terminal, nothing in pipes. Output files are
+checked before the work and written whole or not at all. Heavy imports happen inside the
+commands so ``--help`` is fast.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -70,14 +74,22 @@ def extract(
 ) -> None:
     """Compute the spec's features of one image and ROI as a long feature table."""
     import radiome
+    from radiome._output import TABLE_EXTENSIONS, check_output, written
+    from radiome._progress import progress
     from radiome.table import write_table
 
-    volume = _load_image(image, modality, series)
-    table = radiome.extract(volume, mask, spec=spec, roi=roi, case_id=case_id)
+    if out is not None:
+        check_output(out, TABLE_EXTENSIONS, "feature table")
+    with progress(f"reading {image.name}") as advance:
+        volume = _load_image(image, modality, series)
+        advance(0, description=f"extracting {image.name}")
+        table = radiome.extract(volume, mask, spec=spec, roi=roi, case_id=case_id)
+        if out is not None:
+            with written(out, "feature table") as partial:
+                write_table(table, partial)
     if out is None:
         table.to_csv(sys.stdout, index=False, float_format="%.17g")
         return
-    write_table(table, out)
     typer.echo(f"{len(table)} feature values written to {out}", err=True)
 
 
@@ -87,24 +99,35 @@ def filter_image(
     spec: Annotated[Path, typer.Option("--spec", help="Spec with a filters: section.")],
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", help="Response map file (.nii.gz, .nrrd, .mha); with several "
-                     "filters, one file per filter named after it."),
+        typer.Option("--out", "-o", help="Response map file (.nii.gz, .nii, .nrrd, .mha); with "
+                     "several filters, one file per filter named after it."),
     ],
     modality: ModalityOpt = None,
     series: SeriesOpt = None,
 ) -> None:
     """Write the response map of the spec's filter(s), to look at what a filter does."""
+    from radiome._output import VOLUME_EXTENSIONS, check_output, written
+    from radiome._progress import progress
     from radiome.extraction import filter_responses
     from radiome.io import write_volume
+    from radiome.spec import load_spec
 
-    responses = filter_responses(_load_image(image, modality, series), spec)
-    for name, response in responses.items():
-        target = out
-        if len(responses) > 1:
-            stem = out.name.split(".")[0]
-            target = out.with_name(stem + f"_{name}" + out.name[len(stem):])
-        write_volume(response, target)
-        typer.echo(f"{name}: {target}")
+    check_output(out, VOLUME_EXTENSIONS, "response map")
+    with progress(f"reading {image.name}") as advance:
+        volume = _load_image(image, modality, series)
+        resolved = load_spec(spec, modality=volume.modality)
+        advance(0, total=1 + len(resolved.filters), description=f"filtering {image.name}")
+        responses = filter_responses(volume, resolved)
+        for name, response in responses.items():
+            target = out
+            if len(responses) > 1:
+                stem = out.name.split(".")[0]
+                target = out.with_name(stem + f"_{name}" + out.name[len(stem):])
+            advance(description=f"writing {target.name}")
+            with written(target, "response map") as partial:
+                write_volume(response, partial)
+            typer.echo(f"{name}: {target}")
+        advance()
 
 
 @spec_app.command("show")
@@ -329,25 +352,34 @@ def conformance(
     spec: SpecOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the table (CSV).")] = None,
 ) -> None:
-    """Check each case's acquisition against the spec's profile, without extracting."""
+    """Check each case's acquisition against the spec's profile, without extracting.
+
+    Exits 1 when no case could be checked (every one is in error).
+    """
     import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
+    from radiome._output import check_output, written
+    from radiome._progress import progress
     from radiome.cohort import check_conformance, read_manifest
     from radiome.errors import RadiomeError
     from radiome.io import read_metadata
 
+    if out is not None:
+        check_output(out, (".csv",), "conformance table")
     table = read_manifest(manifest)
     resolved = _batch_spec(spec, table)
     rows = []
-    for row in table.itertuples(index=False):
-        try:
-            result = check_conformance(resolved.acquisition,
-                                       read_metadata(row.image, modality=row.modality or None))
-            rows.append((row.case_id, row.roi, result.status, result.text()))
-        except RadiomeError as exc:
-            rows.append((row.case_id, row.roi, "error", str(exc)))
+    with progress("reading acquisition metadata", len(table)) as advance:
+        for row in table.itertuples(index=False):
+            try:
+                result = check_conformance(resolved.acquisition,
+                                           read_metadata(row.image, modality=row.modality or None))
+                rows.append((row.case_id, row.roi, result.status, result.text()))
+            except (RadiomeError, OSError) as exc:
+                rows.append((row.case_id, row.roi, "error", str(exc)))
+            advance()
     result_table = pd.DataFrame(rows, columns=["case_id", "roi", "status", "reasons"])
     view = Table(title=f"acquisition conformance ({resolved.name or resolved.hash})")
     for column in result_table.columns:
@@ -358,7 +390,12 @@ def conformance(
     counts = result_table["status"].value_counts()
     typer.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("pass", "warn", "fail", "error")))
     if out is not None:
-        result_table.to_csv(out, index=False)
+        with written(out, "conformance table") as partial:
+            result_table.to_csv(partial, index=False)
+    if counts.get("error", 0) == len(result_table):
+        msg = (f"{manifest}: no case could be checked; all {len(result_table)} are in error "
+               f"(e.g. {result_table['reasons'].iloc[0]})")
+        raise RadiomeError(msg)
 
 
 @app.command()
@@ -405,7 +442,14 @@ app.registered_commands.extend(_reliability_app.registered_commands)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; turn radiome errors into one line on stderr and an exit code."""
+    """Run the CLI: errors become one line on stderr and an exit code, warnings one line each."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the typer app; turn each kind of failure into its line and exit code."""
     from radiome.errors import RadiomeError
 
     try:
@@ -419,23 +463,50 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return getattr(exc, "exit_code", 2)
     except RadiomeError as exc:
-        typer.echo(f"radiome: error: {exc}", err=True)
+        typer.echo(f"radiome: error: {_one_line(exc)}", err=True)
         return 1
     except OSError as exc:
         if os.environ.get("RADIOME_DEBUG") == "1":
             raise
-        typer.echo(f"radiome: error: {exc}", err=True)
+        typer.echo(f"radiome: error: {_os_error_text(exc)}", err=True)
         return 1
     except Exception as exc:
         if os.environ.get("RADIOME_DEBUG") == "1":
             raise
         typer.echo(
-            f"radiome: internal error: {type(exc).__name__}: {exc} "
+            f"radiome: internal error: {type(exc).__name__}: {_one_line(exc)} "
             "(please report it; RADIOME_DEBUG=1 shows the traceback)",
             err=True,
         )
         return 3
     return result if isinstance(result, int) else 0
+
+
+def _one_line(message: object) -> str:
+    """A message with its line breaks and runs of spaces turned into single spaces."""
+    return " ".join(str(message).split())
+
+
+def _os_error_text(exc: OSError) -> str:
+    """An operating-system error as ``FILE: what is wrong`` (the file first, as radiome's own)."""
+    if exc.filename is None:
+        return _one_line(exc)
+    if isinstance(exc, FileExistsError) and Path(exc.filename).is_file():
+        return f"{exc.filename}: is a file, so no folder can be made there"
+    return f"{exc.filename}: {_one_line(exc.strerror or exc)}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line on stderr: ``radiome: warning: [Category: ]message``.
+
+    radiome's own warnings need no category; those of other libraries keep theirs.
+    """
+    from radiome.errors import RadiomeWarning
+
+    text = _one_line(message)
+    if not issubclass(category, RadiomeWarning):
+        text = f"{category.__name__}: {text}"
+    typer.echo(f"radiome: warning: {text}", err=True)
 
 
 if __name__ == "__main__":

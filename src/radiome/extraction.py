@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from radiome.errors import FeatureError
+from radiome.errors import FeatureError, FeatureWarning
 from radiome.features import FAMILIES, REGISTRY, FamilyDef, RoiData, unit_of
 from radiome.features.local_intensity import PEAK_RADIUS_MM
 from radiome.filters import apply_filters, canonical_name, required_margin_voxels
@@ -174,9 +175,35 @@ def extract(
         rows += _rows(filtered, processed, box, boxed, discretisation, spec, image=response,
                       unit=unit, ids=(case_id, mask.roi, canonical_name(flt)),
                       spec_hash=spec_hash)
+    _warn_undefined(rows, boxed, mask)
     table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     table["value"] = table["value"].astype(np.float64)
     return table
+
+
+def _warn_undefined(rows: list[tuple], roi: Processed, mask: Mask) -> None:
+    """Warn once (FeatureWarning) naming the features left NaN, with the ROI's size and kind."""
+    # Measured: a single voxel, a line, a slice or equal intensities leave features NaN; an
+    # ROI of 2 x 2 x 2 voxels or more with varied intensities, and the clinical cases, none.
+    value, feature = COLUMNS.index("value"), COLUMNS.index("feature")
+    undefined = list(dict.fromkeys(row[feature] for row in rows if math.isnan(row[value])))
+    if not undefined:
+        return
+    n_voxels = int(np.count_nonzero(roi.morph_mask))
+    intensities = roi.image[roi.int_mask]
+    if n_voxels == 1:
+        kind = "that is a single voxel"
+    elif min(roi.morph_mask.shape) == 1:
+        kind = "that is one voxel thick (a line or a slice)"
+    elif intensities.size and np.all(intensities == intensities[0]):
+        kind = "whose intensities are all equal"
+    else:
+        kind = "with these values"
+    shape = " x ".join(str(n) for n in roi.morph_mask.shape)
+    msg = (f"{mask.source}: ROI {mask.roi} has {n_voxels} voxel(s) in a {shape} box (z, y, x) "
+           f"after processing; {len(undefined)} feature(s) are undefined (NaN) as IBSI leaves "
+           f"them for an ROI {kind}: {', '.join(undefined)}")
+    warnings.warn(msg, FeatureWarning, stacklevel=3)
 
 
 def filter_responses(image: str | Path | Volume, spec: str | Path | dict | Spec) -> dict[str, Volume]:

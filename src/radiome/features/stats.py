@@ -97,7 +97,7 @@ def _sums(x, low, high, median):
             row[3] += v
     total, squares, n_robust, robust = pairwise_total(first)
     mu = total / x.size
-    robust_mu = robust / n_robust
+    robust_mu = robust / n_robust if n_robust > 0 else 0.0  # none in [low, high]: two voxels
     second = np.zeros((max(n_blocks, 1), 6))
     for k in range(x.size):
         v = x[k]
@@ -128,7 +128,8 @@ def intensity_statistics(values: np.ndarray) -> dict[str, float]:
     dict
         ``{feature name: value}`` for every name in :data:`FEATURES`. Skewness and kurtosis
         are NaN when σ = 0 (IBSI leaves them undefined); the coefficient of variation is NaN
-        when μ = 0 and the quartile coefficient of dispersion when P75 + P25 = 0.
+        when μ = 0, the quartile coefficient of dispersion when P75 + P25 = 0 and the robust
+        mean absolute deviation when no value lies in [P10, P90] (two distinct values).
 
     Raises
     ------
@@ -146,8 +147,8 @@ def intensity_statistics(values: np.ndarray) -> dict[str, float]:
     n_v = x.size
     p10, p25, median, p75, p90 = linear_percentiles(x.__getitem__, n_v)
     mu, squares, n_robust, central = _sums(x, p10, p90, median)
-    m2, m3, m4, mad, medad, rmad = central / np.array([n_v, n_v, n_v, n_v, n_v, n_robust])
     with np.errstate(divide="ignore", invalid="ignore"):
+        m2, m3, m4, mad, medad, rmad = central / np.array([n_v, n_v, n_v, n_v, n_v, n_robust])
         return {
             # Q4LE: mean = 1/N_v sum_k X_k
             "stat_mean": float(mu),

@@ -90,22 +90,28 @@ def icc(
     """The six Shrout–Fleiss ICC forms with F-tests and confidence intervals."""
     import pandas as pd
 
-    from radiome.errors import MissingFileError, UnreadableFileError
+    from radiome._progress import progress
+    from radiome.errors import MissingFileError, ReliabilityError, UnreadableFileError
     from radiome.reliability import icc as compute_icc
 
-    if not table.is_file():
+    if not table.exists():
         msg = f"{table}: ratings table does not exist"
         raise MissingFileError(msg)
-    try:
-        data = pd.read_csv(table)
-    except (OSError, ValueError) as exc:
-        msg = f"{table}: cannot read the ratings CSV: {exc}"
-        raise UnreadableFileError(msg) from exc
-    result = compute_icc(
-        data, subject=subject, rater=rater, value=value, missing=missing, confidence=confidence
-    )
+    with progress(f"reading {table.name}") as advance:
+        try:
+            data = pd.read_csv(table)
+        except (OSError, ValueError) as exc:
+            msg = f"{table}: cannot read the ratings CSV ({' '.join(str(exc).split())})"
+            raise UnreadableFileError(msg) from None
+        advance(0, description="ICC")
+        try:
+            result = compute_icc(data, subject=subject, rater=rater, value=value,
+                                 missing=missing, confidence=confidence)
+        except ReliabilityError as exc:
+            raise ReliabilityError(f"{table}: {exc}") from None
     if as_json:
-        typer.echo(result.to_json(orient="records"))
+        records = result.astype(object).where(result.notna(), None).to_dict(orient="records")
+        typer.echo(json.dumps(records))
         return
     shown = result[["form", "mcgraw_wong", "icc", "ci_low", "ci_high", "f", "p_value"]]
     typer.echo(
@@ -127,7 +133,19 @@ OutOpt = Annotated[
 PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the sorted ICC plot (PNG).")]
 
 
+def _check_outputs(out: Path | None, plot: Path | None) -> None:
+    """Fail on a bad --out or --plot before the work, not after it."""
+    from radiome._output import TABLE_EXTENSIONS, check_output
+
+    if out is not None:
+        check_output(out, TABLE_EXTENSIONS, "ICC table")
+    if plot is not None:
+        check_output(plot, (".png",), "ICC plot")
+
+
 def _report(table, *, what: str, min_icc: float, out: Path | None, plot: Path | None) -> None:
+    from radiome._output import written
+    from radiome.errors import ReliabilityError
     from radiome.reliability import plot_icc
     from radiome.table import write_table
 
@@ -137,10 +155,16 @@ def _report(table, *, what: str, min_icc: float, out: Path | None, plot: Path | 
                                       "passes"]]
     typer.echo(shown.head(10).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if out is not None:
-        write_table(table, out)
+        with written(out, "ICC table") as partial:
+            write_table(table, partial)
         typer.echo(f"ICC table: {out}")
     if plot is not None:
-        typer.echo(f"ICC plot: {plot_icc(table, plot, min_icc=min_icc)}")
+        with written(plot, "ICC plot") as partial:
+            try:
+                plot_icc(table, partial, min_icc=min_icc)
+            except ReliabilityError as exc:
+                raise ReliabilityError(f"{plot}: not written: {exc}") from None
+        typer.echo(f"ICC plot: {plot}")
 
 
 def _spec_hash(store, given: str | None) -> str:
@@ -174,24 +198,29 @@ def reliability(
     plot: PlotOpt = None,
 ) -> None:
     """Per-feature ICC of a test-retest or multi-rater study in the store; stored back."""
+    from radiome._progress import progress
     from radiome.cohort import FeatureStore
     from radiome.errors import ReliabilityError
     from radiome.reliability import feature_icc
 
+    _check_outputs(out, plot)
     feature_store = FeatureStore(store)
-    chosen = _spec_hash(feature_store, spec_hash)
-    table = feature_store.features(spec_hash=chosen, labels=["patient", by])
-    if table.empty:
-        msg = f"{store}: no stored features for spec {chosen}"
-        raise ReliabilityError(msg)
-    unlabelled = table["patient"].isna() | (table["patient"] == "") | table[by].isna()
-    if unlabelled.any():
-        cases = ", ".join(sorted(table.loc[unlabelled, "case_id"].unique())[:5])
-        msg = (f"{store}: cases without a patient or {by} label (e.g. {cases}); the manifest's "
-               f"patient and {by} columns say which cases repeat which patient")
-        raise ReliabilityError(msg)
-    result = feature_icc(table, subject="patient", by=by, form=form, min_icc=min_icc)
-    feature_store.write_icc(chosen, by, form, min_icc, result)
+    with progress("reading the store") as advance:
+        chosen = _spec_hash(feature_store, spec_hash)
+        table = feature_store.features(spec_hash=chosen, labels=["patient", by])
+        if table.empty:
+            msg = f"{store}: no stored features for spec {chosen}"
+            raise ReliabilityError(msg)
+        unlabelled = table["patient"].isna() | (table["patient"] == "") | table[by].isna()
+        if unlabelled.any():
+            cases = ", ".join(sorted(table.loc[unlabelled, "case_id"].unique())[:5])
+            msg = (f"{store}: cases without a patient or {by} label (e.g. {cases}); the "
+                   f"manifest's patient and {by} columns say which cases repeat which patient")
+            raise ReliabilityError(msg)
+        advance(0, description=f"{form} per feature")
+        result = feature_icc(table, subject="patient", by=by, form=form, min_icc=min_icc,
+                             on_progress=lambda _done, total: advance(total=total))
+        feature_store.write_icc(chosen, by, form, min_icc, result)
     _report(result, what=f"{form} by {by}, spec {chosen}", min_icc=min_icc, out=out, plot=plot)
 
 
@@ -212,23 +241,36 @@ def perturb(
     """Robustness to image and contour perturbations: ICC(1,1) per feature over a cohort."""
     import functools
 
+    from radiome._progress import progress
     from radiome.cohort import FeatureStore, read_manifest, run_batch, run_perturbed_case
+    from radiome.errors import ReliabilityError
     from radiome.reliability import feature_icc
     from radiome.spec import load_spec
 
+    _check_outputs(out, plot)
+    cases = read_manifest(manifest)
     resolved = load_spec(spec)
     feature_store = FeatureStore(store, create=True)
     task = functools.partial(run_perturbed_case, n=n, seed=seed)
-    summary = run_batch(read_manifest(manifest), resolved, feature_store, workers=workers,
-                        manifest_name=str(manifest), task=task, perturbed=True)
+    with progress(f"perturbing each case {n} times", len(cases)) as advance:
+        summary = run_batch(cases, resolved, feature_store, workers=workers,
+                            manifest_name=str(manifest), task=task, perturbed=True,
+                            on_progress=lambda s, _case: advance(status=f"{s.failed} failed"))
     typer.echo(f"run {summary.run_id}: {summary.done} case(s) perturbed {n} times, "
                f"{summary.unchanged} already stored, {summary.failed} failed", err=True)
-    table = feature_store.features(spec_hash=resolved.hash, labels=["perturbation"],
-                                   perturbed=True)
-    table["subject"] = table["case_id"] + "/" + table["roi"]
-    result = feature_icc(table, subject="subject", by="perturbation", form="ICC1",
-                         min_icc=min_icc, missing="drop")
-    feature_store.write_icc(resolved.hash, "perturbation", "ICC1", min_icc, result)
+    with progress("reading the store") as advance:
+        table = feature_store.features(spec_hash=resolved.hash, labels=["perturbation"],
+                                       perturbed=True)
+        if table.empty:
+            msg = (f"{store}: no perturbed features of spec {resolved.hash} are stored: every "
+                   f"case failed; `radiome export --store {store} --errors` says why")
+            raise ReliabilityError(msg)
+        table["subject"] = table["case_id"] + "/" + table["roi"]
+        advance(0, description="ICC1 per feature")
+        result = feature_icc(table, subject="subject", by="perturbation", form="ICC1",
+                             min_icc=min_icc, missing="drop",
+                             on_progress=lambda _done, total: advance(total=total))
+        feature_store.write_icc(resolved.hash, "perturbation", "ICC1", min_icc, result)
     _report(result, what=f"ICC1 over {n} perturbations", min_icc=min_icc, out=out, plot=plot)
     if summary.failed:
         raise typer.Exit(1)

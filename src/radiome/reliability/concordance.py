@@ -12,13 +12,14 @@ two-way ANOVA without replication:
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal, NamedTuple, TypedDict
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from radiome.errors import ReliabilityError
+from radiome.errors import ReliabilityError, ReliabilityWarning
 
 __all__ = [
     "ICC_COLUMNS",
@@ -142,6 +143,9 @@ def icc_matrix(ratings: np.ndarray, *, confidence: float = 0.95) -> pd.DataFrame
     y = _check_matrix(ratings, confidence)
     ms = mean_squares(y)
     rows = [_icc_form(form, ms, confidence) for form in ICC_FORMS]
+    if all(np.isnan(row["icc"]) for row in rows):
+        msg = f"ICC: all {y.size} ratings are equal, so every ICC form is undefined (NaN)"
+        warnings.warn(msg, ReliabilityWarning, stacklevel=2)
     return pd.DataFrame(rows, columns=list(ICC_COLUMNS))
 
 
@@ -279,7 +283,7 @@ def _ratings_matrix(
     frame = pd.DataFrame({"s": data[subject], "r": data[rater], "v": values})
     dup = frame.duplicated(["s", "r"])
     if dup.any():
-        s, r = frame.loc[dup, ["s", "r"]].iloc[0]
+        s, r = frame.loc[dup, "s"].tolist()[0], frame.loc[dup, "r"].tolist()[0]
         msg = (
             f"ICC: {int(dup.sum())} duplicated ({subject}, {rater}) pair(s), e.g. ({s!r}, {r!r}); "
             "each subject needs one rating per rater"

@@ -9,6 +9,7 @@ ICC (or its lower bound) reaches a threshold are the stable ones kept for modell
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -49,6 +50,7 @@ def feature_icc(
     ci: Literal["lower", "point"] = "lower",
     missing: Literal["raise", "drop"] = "raise",
     confidence: float = 0.95,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """ICC of every feature of a long feature table across repeated measurements of subjects.
 
@@ -78,6 +80,8 @@ def feature_icc(
         feature's ICC (``n_subjects`` tells how many were used).
     confidence : float, default 0.95
         Level of the confidence interval.
+    on_progress : callable, optional
+        Called after each feature with the number of features done and their total.
 
     Returns
     -------
@@ -110,7 +114,7 @@ def feature_icc(
     )
     dup = frame.duplicated(["_key", subject, by])
     if dup.any():
-        key, s, r = frame.loc[dup, ["_key", subject, by]].iloc[0]
+        key, s, r = (frame.loc[dup, column].tolist()[0] for column in ("_key", subject, by))
         msg = (
             f"feature ICC: {int(dup.sum())} duplicated ({subject}, {by}, feature) rows, e.g. "
             f"({s!r}, {r!r}, {key!r}); keep one ROI per {subject} and {by}"
@@ -124,7 +128,8 @@ def feature_icc(
     )
     meta = frame.drop_duplicates("_key").set_index("_key")
     rows, undefined = [], []
-    for key, block in cube.groupby(level="_key", sort=True):
+    n_features = len(meta)
+    for done, (key, block) in enumerate(cube.groupby(level="_key", sort=True), start=1):
         ratings = block.to_numpy(dtype=float)
         complete = np.isfinite(ratings).all(axis=1)
         if not complete.all() and missing == "raise":
@@ -151,6 +156,8 @@ def feature_icc(
                 "passes": bool(limit >= min_icc),
             }
         )
+        if on_progress is not None:
+            on_progress(done, n_features)
     if undefined:
         warnings.warn(
             f"feature ICC: undefined (NaN) for {len(undefined)} feature(s) (constant, or fewer "
