@@ -73,24 +73,24 @@ def extract(
     series: SeriesOpt = None,
 ) -> None:
     """Compute the spec's features of one image and ROI as a long feature table."""
-    import radiome
     from radiome._output import TABLE_EXTENSIONS, check_output, written
     from radiome._progress import progress
-    from radiome.table import write_table
+    from radiome.extraction import extract_rows
+    from radiome.table import write_rows
 
     if out is not None:
         check_output(out, TABLE_EXTENSIONS, "feature table")
     with progress(f"reading {image.name}") as advance:
         volume = _load_image(image, modality, series)
         advance(0, description=f"extracting {image.name}")
-        table = radiome.extract(volume, mask, spec=spec, roi=roi, case_id=case_id)
+        rows = extract_rows(volume, mask, spec=spec, roi=roi, case_id=case_id)
         if out is not None:
             with written(out, "feature table") as partial:
-                write_table(table, partial)
+                write_rows(rows, partial)
     if out is None:
-        table.to_csv(sys.stdout, index=False, float_format="%.17g")
+        write_rows(rows, sys.stdout)
         return
-    typer.echo(f"{len(table)} feature values written to {out}", err=True)
+    typer.echo(f"{len(rows)} feature values written to {out}", err=True)
 
 
 @app.command("filter")

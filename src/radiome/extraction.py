@@ -7,20 +7,24 @@ import math
 import warnings
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from radiome.errors import FeatureError, FeatureWarning
 from radiome.features import FAMILIES, REGISTRY, FamilyDef, RoiData, unit_of
 from radiome.features.local_intensity import PEAK_RADIUS_MM
-from radiome.filters import apply_filters, canonical_name, required_margin_voxels
+from radiome.filters.spec import canonical_name
 from radiome.io import load_mask, load_volume
 from radiome.preprocess import Processed, discretised, interpolate, process, target_mapping
 from radiome.spec import Discretisation, Spec, load_spec
 from radiome.table import COLUMNS
 from radiome.volume import Mask, Volume
 
-__all__ = ["extract", "filter_responses"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["extract", "extract_rows", "filter_responses"]
 
 
 def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, int] | None:
@@ -35,6 +39,8 @@ def _margin(spec: Spec, spacing: tuple[float, float, float]) -> tuple[int, int, 
     if "loc" in spec.features.families:
         margin = peak
     filtering = [0, 0, 0]
+    if spec.filters:
+        from radiome.filters import required_margin_voxels
     for flt in spec.filters:
         needed = required_margin_voxels(flt, spacing)
         if needed is None:
@@ -145,6 +151,27 @@ def extract(
         Any input problem, with a message naming the file: missing or unreadable files,
         mask/image grid mismatch, empty ROI, unknown ROI, invalid spec.
     """
+    import pandas as pd
+
+    rows = extract_rows(image, mask, spec=spec, roi=roi, case_id=case_id)
+    table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    table["value"] = table["value"].astype(np.float64)
+    return table
+
+
+def extract_rows(
+    image: str | Path | Volume,
+    mask: str | Path | Mask,
+    *,
+    spec: str | Path | dict | Spec | None = None,
+    roi: str | int | None = None,
+    case_id: str | None = None,
+) -> list[tuple]:
+    """The rows of :func:`extract`'s table as tuples in :data:`radiome.table.COLUMNS` order.
+
+    Takes the same arguments as :func:`extract`; for writing with
+    :func:`radiome.table.write_rows` where pandas is not needed (the command line).
+    """
     volume = image if isinstance(image, Volume) else load_volume(image)
     spec = load_spec(spec, modality=volume.modality)
     choice = roi if roi is not None else spec.roi.name
@@ -168,17 +195,19 @@ def extract(
                       ids=(case_id, mask.roi, ""), spec_hash=spec_hash)
     discretisation = spec.preprocessing.filtered_discretisation or spec.preprocessing.discretisation
     beyond = any(family.surroundings for family in filtered)
-    responses = apply_filters(processed.image, processed.spacing, spec.filters,
-                              edges=processed.edges, region=None if beyond else box)
+    responses = []
+    if spec.filters:
+        from radiome.filters import apply_filters
+
+        responses = apply_filters(processed.image, processed.spacing, spec.filters,
+                                  edges=processed.edges, region=None if beyond else box)
     for flt, response in zip(spec.filters, responses, strict=True):
         unit = processed.unit if flt.kind == "mean" else "a.u."
         rows += _rows(filtered, processed, box, boxed, discretisation, spec, image=response,
                       unit=unit, ids=(case_id, mask.roi, canonical_name(flt)),
                       spec_hash=spec_hash)
     _warn_undefined(rows, boxed, mask)
-    table = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    table["value"] = table["value"].astype(np.float64)
-    return table
+    return rows
 
 
 def _warn_undefined(rows: list[tuple], roi: Processed, mask: Mask) -> None:
@@ -203,7 +232,7 @@ def _warn_undefined(rows: list[tuple], roi: Processed, mask: Mask) -> None:
     msg = (f"{mask.source}: ROI {mask.roi} has {n_voxels} voxel(s) in a {shape} box (z, y, x) "
            f"after processing; {len(undefined)} feature(s) are undefined (NaN) as IBSI leaves "
            f"them for an ROI {kind}: {', '.join(undefined)}")
-    warnings.warn(msg, FeatureWarning, stacklevel=3)
+    warnings.warn(msg, FeatureWarning, stacklevel=4)
 
 
 def filter_responses(image: str | Path | Volume, spec: str | Path | dict | Spec) -> dict[str, Volume]:
@@ -212,6 +241,8 @@ def filter_responses(image: str | Path | Volume, spec: str | Path | dict | Spec)
     The image is interpolated (and rounded) as the spec says, then filtered as a whole;
     normalisation, which needs an ROI, is not applied. Keys are the filters' canonical names.
     """
+    from radiome.filters import apply_filters
+
     volume = image if isinstance(image, Volume) else load_volume(image)
     spec = load_spec(spec, modality=volume.modality)
     if not spec.filters:

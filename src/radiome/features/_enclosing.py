@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.spatial import ConvexHull
-from scipy.spatial.distance import cdist
 
 from radiome._kernels import kernel
 
@@ -26,6 +24,8 @@ def max_distance(points: np.ndarray) -> float:
 
     Exact: every pair is compared, in blocks of rows so that memory stays O(n).
     """
+    from scipy.spatial.distance import cdist
+
     best = 0.0
     for start in range(0, len(points), _BLOCK):
         best = max(best, float(cdist(points[start : start + _BLOCK], points).max()))
@@ -62,6 +62,8 @@ def minimum_bounding_box(points: np.ndarray) -> np.ndarray:
     phantom and CT phantom (configurations A and C) it equals, to 1e-10, the best of 20 000
     random rotations refined by Nelder-Mead over the rotation vector.
     """
+    from scipy.spatial import ConvexHull
+
     hull = ConvexHull(points)
     normals = _distinct_directions(np.vstack([np.eye(3), hull.equations[:, :3]]))
     u, v = _plane_bases(normals)

@@ -16,7 +16,6 @@ p_ij = d_ij / N_s, d_i. and d_.j the marginal sums. Aggregation (``2d`` 8QNN, ``
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from radiome.errors import FeatureError
 from radiome.features._zones import (
@@ -88,6 +87,8 @@ def distance_to_edge(mask: np.ndarray, planar: bool) -> np.ndarray:
         1 on the edge of the mask, one more for each layer inwards: the number of erosions by
         the 4- (6-) connected structuring element that a voxel survives, plus one.
     """
+    from scipy import ndimage
+
     metric = ndimage.generate_binary_structure(3, 1)
     if planar:
         metric[0] = metric[2] = False

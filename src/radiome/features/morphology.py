@@ -22,9 +22,6 @@ import math
 from functools import cached_property
 
 import numpy as np
-from scipy import fft
-from scipy.spatial import ConvexHull
-from skimage.measure import marching_cubes
 
 from radiome._kernels import kernel
 from radiome.errors import EmptyROIError, FeatureError
@@ -120,6 +117,8 @@ def _volume_area_kernel(vertices, faces):
 
 def mesh_of(mask: np.ndarray, spacing: tuple[float, float, float]) -> Mesh:
     """Marching-cubes mesh (iso-level 0.5) of a binary mask on a grid with ``spacing`` mm."""
+    from skimage.measure import marching_cubes
+
     padded = np.pad(mask.astype(np.float32), 1)
     vertices, faces, _, _ = marching_cubes(
         padded, level=0.5, spacing=tuple(float(s) for s in spacing), allow_degenerate=True
@@ -194,6 +193,8 @@ def morphology_features(
       pairs k1 ≠ k2 of the intensity mask, computed exactly (no sub-sampling), see
       :func:`spatial_autocorrelation`.
     """
+    from scipy.spatial import ConvexHull
+
     image, morph_mask, int_mask, spacing = _checked(image, morph_mask, int_mask, spacing)
     mesh = mesh_of(morph_mask, spacing)
     volume, area = mesh.volume, mesh.area
@@ -371,6 +372,8 @@ def spatial_autocorrelation(
     bytes per voxel of B (the FFTs run on a grid of about 8B voxels); small ROIs, where the
     N² pairs cost less than that, are summed pair by pair (numba).
     """
+    from scipy import fft
+
     box = tuple(slice(lo, hi + 1) for lo, hi in zip(*_bounds(mask), strict=True))
     inside = np.asarray(mask, dtype=bool)[box]
     values = np.asarray(image, dtype=np.float64)[box]
@@ -432,6 +435,8 @@ def _inverse_distance_correlate(
     spectrum is real and kept as such. Fields are transformed one at a time: the peak memory
     is about 20 bytes per voxel of that grid (160 per voxel of the bounding box).
     """
+    from scipy import fft
+
     shape = fields[0].shape
     padded = [fft.next_fast_len(2 * s - 1, real=True) for s in shape]
     offsets = np.ix_(*(np.minimum(np.arange(p), p - np.arange(p)) * d

@@ -10,19 +10,20 @@ inside the ROI to equal the response on the whole image.
 
 from __future__ import annotations
 
-from radiome.filters.apply import apply_filter, required_margin_voxels
-from radiome.filters.bank import apply_filters
-from radiome.filters.spec import (
-    FilterSpec,
-    GaborSpec,
-    LawsSpec,
-    LoGSpec,
-    MeanSpec,
-    RieszSpec,
-    SimoncelliSpec,
-    WaveletSpec,
-    canonical_name,
-)
+from typing import TYPE_CHECKING
+
+from radiome._lazy import lazy_exports
+
+#: Public name -> module that defines it (imported on first use: SciPy's FFT and PyWavelets
+#: load only when a filter runs, not when a spec is read).
+_EXPORTS = {
+    "apply_filter": "radiome.filters.apply",
+    "required_margin_voxels": "radiome.filters.apply",
+    "apply_filters": "radiome.filters.bank",
+    **{name: "radiome.filters.spec" for name in (
+        "FilterSpec", "GaborSpec", "LawsSpec", "LoGSpec", "MeanSpec", "RieszSpec",
+        "SimoncelliSpec", "WaveletSpec", "canonical_name")},
+}
 
 __all__ = [
     "FilterSpec",
@@ -38,3 +39,20 @@ __all__ = [
     "canonical_name",
     "required_margin_voxels",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+
+if TYPE_CHECKING:
+    from radiome.filters.apply import apply_filter, required_margin_voxels
+    from radiome.filters.bank import apply_filters
+    from radiome.filters.spec import (
+        FilterSpec,
+        GaborSpec,
+        LawsSpec,
+        LoGSpec,
+        MeanSpec,
+        RieszSpec,
+        SimoncelliSpec,
+        WaveletSpec,
+        canonical_name,
+    )

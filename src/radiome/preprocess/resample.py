@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from radiome.volume import Grid
 
@@ -79,6 +78,8 @@ def interpolate(
     support) is read, so cropping to an ROI gives exactly the values of the full-image
     interpolation on that box (to within 1e-9 of the intensity scale for cubic splines).
     """
+    from scipy import ndimage
+
     order = _ORDER[method]
     pad = _SPLINE_MARGIN if order > 1 else 1
     src_slices, offset = [], []
