@@ -12,11 +12,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from radiome.errors import FeatureError, FeatureWarning
-from radiome.features import FAMILIES, REGISTRY, FamilyDef, RoiData, unit_of
+from radiome.features import FAMILIES, REGISTRY, FamilyDef, unit_of
 from radiome.features.local_intensity import PEAK_RADIUS_MM
 from radiome.filters.spec import canonical_name
 from radiome.io import load_mask, load_volume
-from radiome.preprocess import Processed, discretised, interpolate, process, target_mapping
+from radiome.preprocess import (
+    Processed,
+    RoiData,
+    discretised,
+    interpolate,
+    process,
+    target_mapping,
+)
 from radiome.spec import Discretisation, Spec, load_spec
 from radiome.table import COLUMNS
 from radiome.volume import Mask, Volume

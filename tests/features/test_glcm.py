@@ -15,7 +15,7 @@ from skimage.feature import graycomatrix, graycoprops
 from radiome.errors import FeatureError
 from radiome.features._directions import AGGREGATIONS, direction_vectors
 from radiome.features.glcm import FAMILY, FEATURES, cooccurrence_counts, glcm_features
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 SPACING = (1.0, 1.0, 1.0)

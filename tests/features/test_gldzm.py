@@ -23,7 +23,7 @@ from radiome.features.gldzm import (
     distance_to_edge,
     gldzm_features,
 )
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import load_spec
 
 SPACING = (1.0, 1.0, 1.0)

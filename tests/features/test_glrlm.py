@@ -15,7 +15,7 @@ import pytest
 from radiome.errors import FeatureError
 from radiome.features._directions import AGGREGATIONS, direction_vectors
 from radiome.features.glrlm import FAMILY, FEATURES, glrlm_features, run_length_counts
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 SPACING = (1.0, 1.0, 1.0)

@@ -25,7 +25,7 @@ from radiome.features._zones import (
     zones_of,
 )
 from radiome.features.glszm import FAMILY, FEATURES, glszm_features
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import load_spec
 
 SPACING = (1.0, 1.0, 1.0)

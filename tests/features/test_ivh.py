@@ -15,7 +15,7 @@ import pytest
 
 from radiome.errors import FeatureError
 from radiome.features.ivh import FAMILY, FEATURES, intensity_volume_histogram_features
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 PHANTOM = np.repeat([1.0, 3.0, 4.0, 6.0], [50, 1, 16, 7])

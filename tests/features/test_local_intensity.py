@@ -26,7 +26,7 @@ from radiome.features.local_intensity import (
     local_intensity_features,
     sphere_offsets,
 )
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import default_spec
 
 

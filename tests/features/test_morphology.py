@@ -37,7 +37,7 @@ from radiome.features.morphology import (
     morphology_features,
     spatial_autocorrelation,
 )
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import default_spec
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from radiome.errors import FeatureError
 from radiome.features.ngldm import FAMILY, FEATURES, _ngldm, ngldm_features
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import load_spec
 
 SPACING = (1.0, 1.0, 1.0)

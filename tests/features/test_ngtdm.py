@@ -18,7 +18,7 @@ import pytest
 
 from radiome.errors import FeatureError
 from radiome.features.ngtdm import FAMILY, FEATURES, _features, _ngtdm, ngtdm_features
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import load_spec
 
 SPACING = (1.0, 1.0, 1.0)

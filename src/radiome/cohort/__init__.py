@@ -11,7 +11,6 @@ from radiome.cohort.runner import (
     input_hash,
     run_batch,
     run_case,
-    run_perturbed_case,
 )
 from radiome.cohort.store import (
     PROVENANCE_COLUMNS,
@@ -39,5 +38,4 @@ __all__ = [
     "read_manifest",
     "run_batch",
     "run_case",
-    "run_perturbed_case",
 ]

@@ -45,7 +45,6 @@ __all__ = [
     "input_hash",
     "run_batch",
     "run_case",
-    "run_perturbed_case",
 ]
 
 _CHUNK = 1 << 20
@@ -190,15 +189,22 @@ def _hashes(row: dict[str, str], *salt: object) -> tuple[str, str, str]:
     return image_hash, mask_hash, hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_case(row: dict[str, str], spec: Spec, stored_hash: str | None,
-             strict: bool = False) -> CaseOutcome:
-    """Process one manifest row (runs on a worker; never raises for bad input)."""
+def run_case(row: dict[str, str], spec: Spec, stored_hash: str | None, strict: bool = False,
+             *, versions: Callable[[Volume, Mask], Iterator[tuple[Volume, Mask, str]]] | None = None,
+             salt: tuple = ()) -> CaseOutcome:
+    """Process one manifest row (runs on a worker; never raises for bad input).
+
+    ``versions`` replaces the case by versions of it, each ``(volume, mask, label)`` stored as
+    a record with ``perturbation`` = label (a perturbation study:
+    :func:`radiome.reliability.perturbed_versions`); ``salt`` is what else defines the result
+    (the versions' settings), part of the input hash.
+    """
     from radiome.extraction import extract
 
     case_id, roi = row["case_id"], row.get("roi", "")
 
     def work(stage: list[str]) -> CaseOutcome:
-        hashes = _hashes(row)
+        hashes = _hashes(row, *salt)
         if stored_hash == hashes[2]:
             return CaseOutcome(case_id, roi, "unchanged")
         start = time.perf_counter()
@@ -208,45 +214,14 @@ def run_case(row: dict[str, str], spec: Spec, stored_hash: str | None,
         conformance = check_conformance(spec.acquisition, meta)
         if strict and conformance.status == "fail":
             return CaseOutcome(case_id, roi, "nonconformant", stage[0], conformance.text())
-        stage[0] = "extract"
-        table = extract(volume, mask, spec=spec, case_id=case_id)
-        record = _record(row, spec, hashes, table, meta, conformance,
-                         time.perf_counter() - start)
-        return CaseOutcome(case_id, roi, "done", records=(record,))
-
-    return _guarded(case_id, roi, work)
-
-
-def run_perturbed_case(row: dict[str, str], spec: Spec, stored_hash: str | None,
-                       strict: bool = False, *, n: int = 10, seed: int = 0) -> CaseOutcome:
-    """Extract ``n`` seeded perturbed versions of one manifest row (Zwanenburg et al. 2019).
-
-    Every version is a record of the same case and ROI with ``perturbation`` ``p000``,
-    ``p001``...; see :func:`radiome.reliability.perturb` for what is perturbed.
-    """
-    from radiome.extraction import extract
-    from radiome.reliability import perturb
-
-    case_id, roi = row["case_id"], row.get("roi", "")
-
-    def work(stage: list[str]) -> CaseOutcome:
-        hashes = _hashes(row, "perturb", n, seed)
-        if stored_hash == hashes[2]:
-            return CaseOutcome(case_id, roi, "unchanged")
-        volume, mask = _load(row, spec, stage)
-        stage[0] = "conformance"
-        meta = _metadata(volume)
-        conformance = check_conformance(spec.acquisition, meta)
-        if strict and conformance.status == "fail":
-            return CaseOutcome(case_id, roi, "nonconformant", stage[0], conformance.text())
+        stage[0] = "extract" if versions is None else "perturb and extract"
+        cases = [(volume, mask, "")] if versions is None else versions(volume, mask)
         records = []
-        for version, version_mask, description in perturb(volume, mask, n=n, seed=seed):
-            stage[0] = "perturb and extract"
-            start = time.perf_counter()
+        for version, version_mask, label in cases:
             table = extract(version, version_mask, spec=spec, case_id=case_id)
             records.append(_record(row, spec, hashes, table, meta, conformance,
-                                   time.perf_counter() - start,
-                                   perturbation=description["perturbation"]))
+                                   time.perf_counter() - start, perturbation=label))
+            start = time.perf_counter()
         return CaseOutcome(case_id, roi, "done", records=tuple(records))
 
     return _guarded(case_id, roi, work)
@@ -359,7 +334,7 @@ def run_batch(
     task : callable
         What a worker runs per row (default :func:`run_case`, same signature).
     perturbed : bool
-        The task writes perturbed versions (``functools.partial(run_perturbed_case, n=...)``):
+        The task writes perturbed versions (``functools.partial(run_case, versions=..., salt=...)``):
         resume against the stored perturbation study, not the plain cases.
     keep_other_versions : bool
         Keep cases stored by other software (with unchanged inputs) instead of recomputing

@@ -16,9 +16,8 @@ from radiome.features import (
     stats,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues, unit_of
-from radiome.features.roi import RoiData
 
-__all__ = ["FAMILIES", "REGISTRY", "FamilyDef", "FeatureDef", "FeatureValues", "RoiData", "unit_of"]
+__all__ = ["FAMILIES", "REGISTRY", "FamilyDef", "FeatureDef", "FeatureValues", "unit_of"]
 
 #: Implemented families in IBSI order, keyed by family prefix.
 FAMILIES: dict[str, FamilyDef] = {

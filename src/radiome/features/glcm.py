@@ -28,7 +28,7 @@ from radiome.features._directions import (
 )
 from radiome.features._zones import check_inputs, flat_steps, padded_levels
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "cooccurrence_counts", "glcm_features"]

@@ -19,7 +19,7 @@ from radiome.features._zones import (
     zones_of,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "glszm_features"]

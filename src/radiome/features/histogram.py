@@ -25,7 +25,7 @@ import numpy as np
 from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.features.stats import linear_percentiles
 from radiome.spec import Spec
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from radiome.errors import FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.preprocess.discretise import discretise_fixed_bin_number, discretise_fixed_bin_size
 from radiome.spec import Spec
 

@@ -17,7 +17,7 @@ import numpy as np
 from radiome._kernels import kernel
 from radiome.errors import EmptyROIError, FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "PEAK_RADIUS_MM", "local_intensity_features", "sphere_offsets"]

@@ -32,7 +32,7 @@ from radiome.features._enclosing import (
     minimum_volume_ellipsoid,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = [

@@ -23,7 +23,7 @@ from radiome.features._zones import (
     slice_count_features,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "ngldm_features"]

@@ -25,7 +25,7 @@ from radiome.features._zones import (
     padded_levels,
 )
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "ngtdm_features"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from radiome.features.roi import RoiData
+    from radiome.preprocess.roi import RoiData
     from radiome.spec import Spec
 
 __all__ = ["FamilyDef", "FeatureDef", "FeatureValues", "unit_of"]

@@ -14,7 +14,7 @@ import numpy as np
 from radiome._kernels import kernel
 from radiome.errors import FeatureError
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
 
 __all__ = ["FAMILY", "FEATURES", "intensity_statistics", "linear_percentiles", "pairwise_total"]

@@ -1,4 +1,7 @@
-"""IBSI 1 image processing: interpolation, re-segmentation, normalisation, discretisation."""
+"""IBSI 1 image processing: interpolation, re-segmentation, normalisation, discretisation.
+
+Its result, :class:`RoiData`, is what every feature family reads.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,12 @@ from radiome.preprocess.normalise import normalise
 from radiome.preprocess.pipeline import Processed, discretised, process, target_mapping
 from radiome.preprocess.resample import GridMap, grid_map, interpolate
 from radiome.preprocess.resegment import resegment
+from radiome.preprocess.roi import RoiData
 
 __all__ = [
     "GridMap",
     "Processed",
+    "RoiData",
     "discretise_fixed_bin_number",
     "discretise_fixed_bin_size",
     "discretised",

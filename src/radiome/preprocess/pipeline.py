@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from radiome.errors import EmptyROIError, IntensityError
-from radiome.features.roi import RoiData
+from radiome.preprocess.roi import RoiData
 from radiome.preprocess.discretise import discretise_fixed_bin_number, discretise_fixed_bin_size
 from radiome.preprocess.normalise import normalise
 from radiome.preprocess.resample import GridMap, grid_map, interpolate

@@ -4,7 +4,8 @@
 - :func:`icc`, :func:`ccc`, :func:`bland_altman`: agreement between repeated measurements.
 - :func:`feature_icc`, :func:`stable_features`: per-feature ICC of a long feature table with
   subject and repetition columns (test-retest, multi-rater, perturbations) and the stable ones.
-- :func:`perturb`, :func:`estimate_noise`: seeded image/mask perturbations (Zwanenburg 2019).
+- :func:`perturb`, :func:`perturbed_versions`, :func:`estimate_noise`: seeded image/mask
+  perturbations (Zwanenburg 2019).
 - :func:`plot_icc`, :func:`plot_bland_altman`: PNG figures.
 """
 
@@ -21,6 +22,7 @@ _EXPORTS = {
     "icc": "radiome.reliability.concordance",
     "estimate_noise": "radiome.reliability.perturbation",
     "perturb": "radiome.reliability.perturbation",
+    "perturbed_versions": "radiome.reliability.perturbation",
     "plot_bland_altman": "radiome.reliability.plots",
     "plot_icc": "radiome.reliability.plots",
     "agreement": "radiome.reliability.segmentation",
@@ -36,6 +38,7 @@ __all__ = [
     "feature_icc",
     "icc",
     "perturb",
+    "perturbed_versions",
     "plot_bland_altman",
     "plot_icc",
     "stable_features",
@@ -44,7 +47,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
     from radiome.reliability.concordance import ICC_FORMS, bland_altman, ccc, icc
-    from radiome.reliability.perturbation import estimate_noise, perturb
+    from radiome.reliability.perturbation import estimate_noise, perturb, perturbed_versions
     from radiome.reliability.plots import plot_bland_altman, plot_icc
     from radiome.reliability.segmentation import agreement
     from radiome.reliability.study import feature_icc, stable_features

@@ -242,16 +242,17 @@ def perturb(
     import functools
 
     from radiome._progress import progress
-    from radiome.cohort import FeatureStore, read_manifest, run_batch, run_perturbed_case
+    from radiome.cohort import FeatureStore, read_manifest, run_batch, run_case
     from radiome.errors import ReliabilityError
-    from radiome.reliability import feature_icc
+    from radiome.reliability import feature_icc, perturbed_versions
     from radiome.spec import load_spec
 
     _check_outputs(out, plot)
     cases = read_manifest(manifest)
     resolved = load_spec(spec)
     feature_store = FeatureStore(store, create=True)
-    task = functools.partial(run_perturbed_case, n=n, seed=seed)
+    versions = functools.partial(perturbed_versions, n=n, seed=seed)
+    task = functools.partial(run_case, versions=versions, salt=("perturb", n, seed))
     with progress(f"perturbing each case {n} times", len(cases)) as advance:
         summary = run_batch(cases, resolved, feature_store, workers=workers,
                             manifest_name=str(manifest), task=task, perturbed=True,

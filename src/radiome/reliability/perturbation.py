@@ -31,7 +31,7 @@ from scipy import ndimage
 from radiome.errors import EmptyROIError, ReliabilityError
 from radiome.volume import Mask, Volume
 
-__all__ = ["estimate_noise", "perturb"]
+__all__ = ["estimate_noise", "perturb", "perturbed_versions"]
 
 _ROI_SUPERVOXELS = 50  # mean supervoxel volume: 1/50th of the ROI volume
 _SLIC_COMPACTNESS = 0.05  # on intensities scaled to [0, 1] in the box around the ROI
@@ -151,6 +151,16 @@ def perturb(
         volume_change,
         contour_randomisation,
     )
+
+
+def perturbed_versions(volume: Volume, mask: Mask, *, n: int = 10,
+                       seed: int = 0) -> Iterator[tuple[Volume, Mask, str]]:
+    """``(volume, mask, label)`` of each of :func:`perturb`'s versions, labelled ``p000``...
+
+    The form :func:`radiome.cohort.run_case` takes as ``versions`` for a perturbation study.
+    """
+    for version, version_mask, description in perturb(volume, mask, n=n, seed=seed):
+        yield version, version_mask, description["perturbation"]
 
 
 def _check_settings(
