@@ -20,7 +20,7 @@ from radiome.preprocess import (
     Processed,
     RoiData,
     discretised,
-    interpolate,
+    interpolated_image,
     process,
     target_mapping,
 )
@@ -255,19 +255,11 @@ def filter_responses(image: str | Path | Volume, spec: str | Path | dict | Spec)
     if not spec.filters:
         msg = "the spec lists no filters (add a filters: section)"
         raise FeatureError(msg)
-    pre = spec.preprocessing
-    mapping = target_mapping(volume.grid, spec)
-    if pre.resampling is None:
-        array = np.asarray(volume.array, dtype=np.float64)
-    else:
-        array = interpolate(volume.array, mapping, (0, 0, 0), mapping.target.shape,
-                            pre.resampling.image_interpolator)
-    if pre.round_intensities:
-        array = np.rint(np.round(array, 6))
-    responses = apply_filters(array, mapping.target.spacing, spec.filters)
+    array, grid = interpolated_image(volume, spec)
+    responses = apply_filters(array, grid.spacing, spec.filters)
     return {
         canonical_name(flt): Volume(
-            array=response, grid=mapping.target, modality=volume.modality,
+            array=response, grid=grid, modality=volume.modality,
             unit=volume.unit if flt.kind == "mean" else "a.u.",
             source=f"{volume.source} [{canonical_name(flt)}]",
         )

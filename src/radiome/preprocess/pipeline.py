@@ -22,7 +22,7 @@ from radiome.preprocess.resegment import resegment
 from radiome.spec import Discretisation, Spec
 from radiome.volume import Grid, Mask, Volume
 
-__all__ = ["Processed", "discretised", "process", "target_mapping"]
+__all__ = ["Processed", "discretised", "interpolated_image", "process", "target_mapping"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +76,31 @@ def target_mapping(grid: Grid, spec: Spec) -> GridMap:
     return grid_map(grid, resampling.spacing if resampling else (None, None, None))
 
 
+def interpolated_image(
+    volume: Volume,
+    spec: Spec,
+    lower: tuple[int, ...] = (0, 0, 0),
+    upper: tuple[int, ...] | None = None,
+) -> tuple[np.ndarray, Grid]:
+    """The image on the spec's interpolation grid, rounded if the spec says so (IBSI steps
+    interpolation and rounding), on the box ``lower:upper`` of that grid (default: all of it).
+
+    Returns the float64 array and its grid. Every path that filters or extracts reads the
+    image through this function, so both see the same intensities.
+    """
+    pre = spec.preprocessing
+    mapping = target_mapping(volume.grid, spec)
+    upper = mapping.target.shape if upper is None else upper
+    if pre.resampling is None:
+        box = tuple(slice(lo, up) for lo, up in zip(lower, upper, strict=True))
+        image = np.array(volume.array[box], dtype=np.float64)
+    else:
+        image = interpolate(volume.array, mapping, lower, upper, pre.resampling.image_interpolator)
+    if pre.round_intensities:
+        image = np.rint(np.round(image, 6))
+    return image, mapping.target.crop(lower, upper)
+
+
 def _crop_box(
     mask: Mask, mapping: GridMap, margin: tuple[int, int, int] | None
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -125,13 +150,11 @@ def process(
     pre = spec.preprocessing
     mapping = target_mapping(volume.grid, spec)
     lower, upper = _crop_box(mask, mapping, margin)
-    grid = mapping.target.crop(lower, upper)
+    image, grid = interpolated_image(volume, spec, lower, upper)
     if pre.resampling is None:
-        box = tuple(slice(lo, up) for lo, up in zip(lower, upper, strict=True))
-        image = np.array(volume.array[box], dtype=np.float64)
-        morph = np.array(mask.array[box])
+        morph = np.array(mask.array[tuple(slice(lo, up) for lo, up in zip(lower, upper,
+                                                                          strict=True))])
     else:
-        image = interpolate(volume.array, mapping, lower, upper, pre.resampling.image_interpolator)
         fraction = interpolate(
             mask.array.astype(np.float64), mapping, lower, upper, pre.resampling.mask_interpolator
         )
@@ -148,8 +171,6 @@ def process(
     if not morph.any():
         msg = f"{mask.source}: ROI {mask.roi!r} has no voxel left after interpolation"
         raise EmptyROIError(msg)
-    if pre.round_intensities:
-        image = np.rint(np.round(image, 6))
     image = normalise(image, morph, pre.normalisation.method)
     rng = pre.resegmentation.range
     intensity_range = (rng.min, rng.max) if rng is not None else (None, None)
