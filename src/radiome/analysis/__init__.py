@@ -13,7 +13,9 @@ scikit-survival, lifelines, statsmodels or matplotlib.
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
+
+from radiome._lazy import lazy_exports
 
 __all__ = [
     "BiomarkerPipeline",
@@ -84,18 +86,48 @@ _MODULES = {
     "workflow": ("SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"),
     "_outcome": ("survival_array",),
 }
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+_EXPORTS = {name: f"radiome.analysis.{module}" for module, names in _MODULES.items()
+            for name in names}
 
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
-def __getattr__(name: str):
-    """Import a public name from its module on first access."""
-    if name not in _WHERE:
-        msg = f"module 'radiome.analysis' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(f"radiome.analysis.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+if TYPE_CHECKING:
+    from radiome.analysis.harmonize import ComBat
+    from radiome.analysis.selection import ReliabilityFilter, anova_f, cox_score, stable_features
+    from radiome.analysis.pipeline import BiomarkerPipeline, default_pipeline
+    from radiome.analysis.validation import CVResult, default_times, nested_cv
+    from radiome.analysis.diagnostic import (
+        auc_delong,
+        classification_metrics,
+        delong_test,
+        youden_threshold,
+    )
+    from radiome.analysis.survival import (
+        concordance,
+        harrell_c,
+        integrated_brier,
+        kaplan_meier,
+        logrank,
+        time_dependent_auc,
+        uno_c,
+    )
+    from radiome.analysis.reclassification import idi, likelihood_ratio_test, nri
+    from radiome.analysis.predictive import predictive_value, treatment_effect
+    from radiome.analysis.plots import calibration_plot, forest_plot, km_plot, roc_plot
+    from radiome.analysis.tables import (
+        Cohort,
+        FeatureData,
+        load_cohort,
+        load_features,
+        read_features,
+        read_icc,
+    )
+    from radiome.analysis.workflow import (
+        SavedModel,
+        evaluate,
+        fit_model,
+        load_model,
+        predict,
+        save_model,
+    )
+    from radiome.analysis._outcome import survival_array
