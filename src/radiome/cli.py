@@ -283,15 +283,7 @@ def batch(
     """
     import signal
 
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
+    from radiome._progress import progress
     from radiome.cohort import FeatureStore, read_manifest, run_batch
 
     if workers is not None and scheduler is not None:
@@ -300,10 +292,6 @@ def batch(
     table = read_manifest(manifest)
     resolved = _batch_spec(spec, table)
     feature_store = FeatureStore(store, create=True)
-    console = Console(stderr=True)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("done {task.fields[done]} · failed {task.fields[failed]} · "
-                          "skipped {task.fields[skipped]}"), TimeRemainingColumn())
     terminated = []
 
     def interrupt(signum, _frame) -> None:
@@ -312,12 +300,11 @@ def batch(
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("cases", total=len(table), done=0, failed=0, skipped=0)
+        with progress("cases", len(table)) as step:
 
             def advance(summary, _outcome) -> None:
-                progress.update(task, advance=1, done=summary.done, failed=summary.failed,
-                                skipped=summary.skipped)
+                step(status=f"done {summary.done} · failed {summary.failed} · "
+                            f"skipped {summary.skipped}")
                 if terminated:  # a SIGTERM whose KeyboardInterrupt Python had to drop
                     raise KeyboardInterrupt
 
