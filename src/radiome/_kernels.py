@@ -131,6 +131,7 @@ class Kernel:
             variants = tuple(zip(self.matchers, compiled, strict=True))
             self._call = functools.partial(_dispatch, variants, self)
         else:
+            _prepare_jit()
             self._call = self.jit()
         return self._call(*args)
 
@@ -279,6 +280,26 @@ def _register_typeof() -> None:
     @typeof_impl.register(Kernel)
     def _typeof_kernel(value: Kernel, context: Any) -> Any:
         return numba.typeof(value.jit())
+
+
+@functools.cache
+def _prepare_jit() -> None:
+    """Compile (or load from numba's cache) every kernel's signatures, once per process, with
+    a progress bar on a terminal: without the ahead-of-time build, the first run after an
+    install compiles for about half a minute, and says so."""
+    from radiome._progress import progress
+
+    kernels = [k for k in _kernels() if k.signatures]
+    _log.info("no ahead-of-time kernels for this source; numba compiles %d kernels on first "
+              "use (cached on disk; `python -m radiome._kernels` builds them ahead of time)",
+              len(kernels))
+    with progress("numerical kernels (numba; compiled once, then cached)",
+                  len(kernels)) as advance:
+        for k in kernels:
+            advance(0, status=k.__name__)
+            for signature in k.signatures:
+                k.jit().compile(signature)
+            advance()
 
 
 def _kernels() -> list[Kernel]:
