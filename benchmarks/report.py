@@ -171,6 +171,33 @@ def _criteria(results: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _process(results: dict) -> list[str]:
+    rows = results.get("process")
+    if not rows:
+        return []
+    lines = ["## Whole process, one case (issue 13)", "",
+             "`radiome extract IMAGE MASK --spec benchmarks/specs/original.yaml --out x.csv` "
+             "against `pyradiomics IMAGE MASK -o x.csv -f csv` (its defaults: binWidth 25, the "
+             "original image, every feature class), each a fresh process from a shell: start-up, "
+             "imports, reading, computing and writing included. Alternating runs after one "
+             "untimed run of each; CPU time (user + system) and wall time of the child process, "
+             "median (min–max); ratio = PyRadiomics / radiome. Target: ≥ 2× on lung2.", "",
+             "| case | radiome CPU | PyRadiomics CPU | ratio (CPU) | radiome wall | "
+             "PyRadiomics wall | ratio (wall) | target met |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['case']} | failed: {r['error']} | | | | | | |")
+            continue
+        ours, theirs = r["tools"]["radiome"], r["tools"]["pyradiomics"]
+        target = ("yes" if r["cpu_ratio"] >= 2 else "**no**") if r["case"] == "lung2" else "–"
+        cells = [f"{_secs(t[f'{k}_median_s'])} ({_secs(t[f'{k}_min_s'])}–"
+                 f"{_secs(t[f'{k}_max_s'])})" for k in ("cpu", "wall") for t in (ours, theirs)]
+        lines.append(f"| {r['case']} | {cells[0]} | {cells[1]} | {r['cpu_ratio']:.2f}× | "
+                     f"{cells[2]} | {cells[3]} | {r['wall_ratio']:.2f}× | {target} |")
+    return [*lines, ""]
+
+
 def _overheads(results: dict) -> list[str]:
     lines = ["## Overheads", "",
              "Per worker process: interpreter start-up (spawn to the first line of the worker); "
@@ -303,7 +330,7 @@ def _throughput(results: dict) -> list[str]:
 
 def render(results: dict, differences: list[str]) -> str:
     """The whole results.md text."""
-    parts = [_header(results)]
+    parts = [_header(results), _process(results)]
     if results.get("speed"):
         parts += [_speed(results), _criteria(results), _overheads(results)]
     parts += [_agreement(results), _differences(differences), _scaling(results),

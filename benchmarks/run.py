@@ -7,7 +7,9 @@ Usage (from the repository root; ``make bench`` runs it with no arguments)::
 
 Steps, each written to ``benchmarks/results.md`` (and the raw data to ``.bench/results.json``)
 as soon as it is done: install PyRadiomics and MIRP into ``.bench/`` if needed; feature
-agreement with PyRadiomics per case (untimed); speed per case and mode (``speed.py``);
+whole process of one case from the command line against PyRadiomics' CLI
+(``process.py``); agreement with PyRadiomics per case (untimed); speed per case and mode
+(``speed.py``);
 scaling with ROI size (``scaling.py``); cohort throughput with 1 and 2 workers
 (``throughput.py``). A tool that fails on a case is recorded as failed with its error, and the
 run goes on.
@@ -27,6 +29,7 @@ from pathlib import Path
 from agreement import agreement_case
 from bench_config import BENCH_DIR, BENCHMARKS, CASES, MODES
 from envs import ensure_env
+from process import run_process
 from pyradiomics_pairs import DIFFERENCES
 from report import render
 from scaling import run_scaling
@@ -35,7 +38,7 @@ from throughput import run_throughput
 
 __all__ = ["main"]
 
-_STEPS = ("speed", "agreement", "scaling", "throughput")
+_STEPS = ("process", "speed", "agreement", "scaling", "throughput")
 _FULL_SCALING = [10**3, 10**4, 10**5, 10**6, 10**7]
 
 
@@ -121,10 +124,12 @@ def main(argv: list[str] | None = None) -> None:
     results = {"_t0": time.time(), "command": command, "machine": _machine(),
                "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                "reps": args.reps, "modes": args.modes, "smoke_reasons": _smoke_reasons(args),
-               "versions": {}, "speed": [], "agreement": [], "scaling": [], "errors": [],
+               "versions": {}, "process": [], "speed": [], "agreement": [], "scaling": [], "errors": [],
                "unavailable_modes": {}}
     print(f"radiome benchmark -> {args.out}")
     tools = {"radiome"} | {MODES[m].other for m in args.modes}
+    if "process" not in args.skip:
+        tools.add("pyradiomics")
     if "agreement" not in args.skip:
         tools |= {"pyradiomics", "mirp"}
     for tool in sorted(tools):
@@ -137,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         if problem:
             results["unavailable_modes"][name] = problem
             print(f"  mode {name} not available: {problem}")
+
+    if "process" not in args.skip:
+        print(f"whole process, one case ({args.reps} alternating runs of each command)")
+        results["process"] = run_process([CASES[c] for c in args.cases], reps=args.reps)
+        _write(results, args.out)
 
     if "agreement" not in args.skip:
         print("agreement with PyRadiomics (untimed)")
