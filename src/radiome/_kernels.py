@@ -40,6 +40,7 @@ KERNEL_MODULES = (
     "radiome.features.histogram",
     "radiome.features.morphology",
     "radiome.features._enclosing",
+    "radiome.features._hull",
     "radiome.features.local_intensity",
     "radiome.features._directions",
     "radiome.features.glcm",

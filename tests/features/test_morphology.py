@@ -246,7 +246,8 @@ def test_minimum_bounding_box_of_a_rotated_box_has_its_edges():
     points = np.vstack([corners, rng.random((50, 3)) * edges])
     rotated = points @ special_ortho_group.rvs(3, random_state=7).T + [10.0, -4.0, 2.0]
     hull = ConvexHull(rotated)
-    assert minimum_bounding_box(rotated[hull.vertices]) == pytest.approx(edges, rel=1e-9)
+    got = minimum_bounding_box(rotated[hull.vertices], hull.equations[:, :3])
+    assert got == pytest.approx(edges, rel=1e-9)
 
 
 def test_oriented_box_lies_between_hull_and_axis_aligned_box():

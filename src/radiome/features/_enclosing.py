@@ -15,30 +15,51 @@ from radiome._kernels import kernel
 
 __all__ = ["ellipsoid_area", "max_distance", "minimum_bounding_box", "minimum_volume_ellipsoid"]
 
-#: Rows of the distance matrix computed at once by :func:`max_distance` (bounds memory).
-_BLOCK = 1024
-
-
 def max_distance(points: np.ndarray) -> float:
     """The largest Euclidean distance between two of ``points`` ((n, 3), mm).
 
-    Exact: every pair is compared, in blocks of rows so that memory stays O(n).
+    Exact: the largest of sqrt(dz² + dy² + dx²) over every pair, as scipy's ``pdist`` gives
+    it. Pairs are visited by decreasing distance r of their points from the centroid and
+    skipped when r_i + r_j, enlarged by 1e-9 (far above rounding), cannot beat the best
+    distance found (triangle inequality); no skipped pair can be the farthest.
     """
-    from scipy.spatial.distance import cdist
+    p = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
+    if len(p) < 2:
+        return 0.0
+    radii = np.sqrt(np.sum((p - p.mean(axis=0)) ** 2, axis=1))
+    order = np.argsort(-radii, kind="stable")
+    return float(_max_distance_kernel(np.ascontiguousarray(p[order]), radii[order]))
 
-    best = 0.0
-    for start in range(0, len(points), _BLOCK):
-        best = max(best, float(cdist(points[start : start + _BLOCK], points).max()))
-    return best
+
+@kernel("f8(f8[:, ::1], f8[::1])")
+def _max_distance_kernel(points, radii):
+    """Largest pairwise distance of points sorted by decreasing distance from their centroid."""
+    n = points.shape[0]
+    best = 0.0  # squared
+    for i in range(n):
+        if (2.0 * radii[i] * (1.0 + 1e-9)) ** 2 < best:  # bounds every pair left
+            break
+        for j in range(i + 1, n):
+            if ((radii[i] + radii[j]) * (1.0 + 1e-9)) ** 2 < best:
+                break
+            dz = points[i, 0] - points[j, 0]
+            dy = points[i, 1] - points[j, 1]
+            dx = points[i, 2] - points[j, 2]
+            squared = dz * dz + dy * dy + dx * dx
+            if squared > best:
+                best = squared
+    return np.sqrt(best)
 
 
-def minimum_bounding_box(points: np.ndarray) -> np.ndarray:
+def minimum_bounding_box(points: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """Edge lengths (3,), mm, of the smallest-volume box with a face flush with a hull facet.
 
     Parameters
     ----------
     points : (n, 3) float ndarray
         Vertices of a full-dimensional convex hull, mm.
+    normals : (f, 3) float ndarray
+        Unit normals of the hull's facets (their sign and repeats do not matter).
 
     Returns
     -------
@@ -62,10 +83,7 @@ def minimum_bounding_box(points: np.ndarray) -> np.ndarray:
     phantom and CT phantom (configurations A and C) it equals, to 1e-10, the best of 20 000
     random rotations refined by Nelder-Mead over the rotation vector.
     """
-    from scipy.spatial import ConvexHull
-
-    hull = ConvexHull(points)
-    normals = _distinct_directions(np.vstack([np.eye(3), hull.equations[:, :3]]))
+    normals = _distinct_directions(np.vstack([np.eye(3), normals]))
     u, v = _plane_bases(normals)
     heights = np.ptp(normals @ points.T, axis=1)
     rectangles = np.empty((len(normals), 2))

@@ -5,11 +5,11 @@ the morphological mask padded with one layer of background voxels, at iso-level 
 voxel spacing in mm; faces are consistently oriented, so the signed tetrahedron volumes
 a·(b×c)/6 sum to the enclosed volume. V is the mesh volume, A the mesh area (sum of the face
 areas |ab × ac|/2). X_vx are the mesh vertices and X_vx,convex the vertices of their convex
-hull (Qhull, via scipy.spatial.ConvexHull). X_c are the voxel centres of the morphological
-mask (N_v,m voxels), X_c,gl those of the intensity mask and X_gl their N_v,gl intensities,
-of mean μ. λ_major >= λ_minor >= λ_least are the eigenvalues of the covariance matrix of X_c
-and a, b, c = 2 sqrt(λ) the semi-axes of the approximate enclosing ellipsoid. Positions are
-in mm: the voxel index times the spacing.
+hull, computed exactly on the half-voxel lattice of the mesh (``_hull``). X_c are the voxel
+centres of the morphological mask (N_v,m voxels), X_c,gl those of the intensity mask and
+X_gl their N_v,gl intensities, of mean μ. λ_major >= λ_minor >= λ_least are the eigenvalues
+of the covariance matrix of X_c and a, b, c = 2 sqrt(λ) the semi-axes of the approximate
+enclosing ellipsoid. Positions are in mm: the voxel index times the spacing.
 
 Shape features read the morphological mask; integrated intensity, Moran's I and Geary's C
 read the intensity mask; the centre of mass shift compares the geometric centre of the
@@ -31,6 +31,7 @@ from radiome.features._enclosing import (
     minimum_bounding_box,
     minimum_volume_ellipsoid,
 )
+from radiome.features._hull import convex_hull
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
@@ -78,11 +79,16 @@ FEATURES = (
 
 
 class Mesh:
-    """A closed triangle mesh: vertices (n, 3) in mm, (z, y, x) order, and faces (m, 3)."""
+    """A closed triangle mesh: vertices (n, 3) in mm, (z, y, x) order, and faces (m, 3).
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
+    ``lattice`` (n, 3) int holds the vertices on the half-voxel lattice: twice their voxel
+    index coordinates, so that ``vertices == lattice * 0.5 * spacing`` exactly.
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, lattice: np.ndarray) -> None:
         self.vertices = vertices
         self.faces = faces
+        self.lattice = lattice
 
     @cached_property
     def _volume_area(self) -> tuple[float, float]:
@@ -116,14 +122,23 @@ def _volume_area_kernel(vertices, faces):
 
 
 def mesh_of(mask: np.ndarray, spacing: tuple[float, float, float]) -> Mesh:
-    """Marching-cubes mesh (iso-level 0.5) of a binary mask on a grid with ``spacing`` mm."""
+    """Marching-cubes mesh (iso-level 0.5) of a binary mask on a grid with ``spacing`` mm.
+
+    The vertices lie midway between a voxel of the mask and one of the background, at
+    half-integer voxel indices; scaled by the spacing as scikit-image does it (float64
+    product of the float32 indices and the spacing), so ``vertices`` are those of
+    ``marching_cubes(..., spacing=spacing)`` bit for bit.
+    """
     from skimage.measure import marching_cubes
 
     padded = np.pad(mask.astype(np.float32), 1)
-    vertices, faces, _, _ = marching_cubes(
-        padded, level=0.5, spacing=tuple(float(s) for s in spacing), allow_degenerate=True
-    )
-    return Mesh(vertices.astype(np.float64), faces.astype(np.int64))
+    indices, faces, _, _ = marching_cubes(padded, level=0.5, allow_degenerate=True)
+    lattice = np.rint(2.0 * indices).astype(np.int64)
+    if not np.array_equal(lattice, 2.0 * indices):
+        msg = "morphology: marching cubes gave vertices off the half-voxel lattice"
+        raise FeatureError(msg)
+    steps = np.array([float(s) for s in spacing])
+    return Mesh(indices.astype(np.float64) * steps, faces.astype(np.int64), lattice)
 
 
 def morphology_features(
@@ -193,14 +208,13 @@ def morphology_features(
       pairs k1 ≠ k2 of the intensity mask, computed exactly (no sub-sampling), see
       :func:`spatial_autocorrelation`.
     """
-    from scipy.spatial import ConvexHull
-
     image, morph_mask, int_mask, spacing = _checked(image, morph_mask, int_mask, spacing)
     mesh = mesh_of(morph_mask, spacing)
     volume, area = mesh.volume, mesh.area
-    candidates = _hull_candidates(mesh.vertices)
-    hull = ConvexHull(candidates)
-    hull_points = candidates[hull.vertices]
+    candidates = _hull_candidates(mesh.lattice)
+    hull = convex_hull(mesh.lattice[candidates], np.array(spacing) / 2.0)
+    hull_points = mesh.vertices[candidates[hull.vertices]]
+
     def wanted(*names: str) -> bool:
         return not exclude.issuperset(names)
 
@@ -213,12 +227,13 @@ def morphology_features(
         "morph_diam": max_distance(hull_points),
         **_principal_axes(morph_mask, spacing, volume, area),
         **_densities("aabb", volume, area, np.ptp(mesh.vertices, axis=0)),
-        "morph_vol_dens_conv_hull": volume / float(hull.volume),
-        "morph_area_dens_conv_hull": area / float(hull.area),
+        "morph_vol_dens_conv_hull": volume / hull.volume,
+        "morph_area_dens_conv_hull": area / hull.area,
         "morph_integ_int": volume * float(image[int_mask].mean()),
     }
     if wanted("morph_vol_dens_ombb", "morph_area_dens_ombb"):
-        values.update(_densities("ombb", volume, area, minimum_bounding_box(hull_points)))
+        values.update(_densities("ombb", volume, area,
+                                 minimum_bounding_box(hull_points, hull.normals)))
     if wanted("morph_vol_dens_mvee", "morph_area_dens_mvee"):
         values.update(_ellipsoid_densities("mvee", volume, area,
                                            minimum_volume_ellipsoid(hull_points)))
@@ -230,15 +245,15 @@ def morphology_features(
 
 
 def _hull_candidates(points: np.ndarray) -> np.ndarray:
-    """The points with the least or largest x among the points of equal (z, y): a point
-    between two others of its line is no vertex of the convex hull, so the hull is the same."""
+    """Indices, in (z, y, x) order, of the points with the least or largest x among the points
+    of equal (z, y): a point between two others of its line is no vertex of the convex hull."""
     order = np.lexsort((points[:, 2], points[:, 1], points[:, 0]))
     ordered = points[order]
     new_line = np.ones(len(ordered), dtype=bool)
     new_line[1:] = np.any(ordered[1:, :2] != ordered[:-1, :2], axis=1)
     last = np.ones(len(ordered), dtype=bool)
     last[:-1] = new_line[1:]
-    return ordered[new_line | last]
+    return order[new_line | last]
 
 
 def _checked(
