@@ -142,7 +142,7 @@ def _label_mask(path: Path, roi: str | int | None) -> Mask:
             )
             raise UnreadableFileError(msg)
         values = values.astype(np.int64)
-    labels = [int(v) for v in np.unique(values) if v != 0]
+    labels = [int(v) for v in np.unique(values[values != 0])]  # the few ROI voxels only
     names = _label_names(image)
     listing = ", ".join(
         f"{v}" + "".join(f" ({n})" for n, lv in names.items() if lv == v) for v in labels
