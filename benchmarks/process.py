@@ -3,8 +3,8 @@
 What a user waits for when extracting one case from the command line: interpreter start-up,
 imports, reading both files, computing, writing the table. Each tool runs as a fresh process
 (``radiome extract IMAGE MASK --spec original.yaml --out x.csv`` and PyRadiomics' own CLI,
-``pyradiomics IMAGE MASK -o x.csv -f csv`` with its defaults: binWidth 25, the original image,
-every feature class), alternating radiome, PyRadiomics, radiome ... after one untimed run of
+``pyradiomics IMAGE MASK -o x.csv -f csv`` with its defaults: binWidth 25, label 1, the
+original image, every feature class; radiome is given the same label with ``--roi``), alternating radiome, PyRadiomics, radiome ... after one untimed run of
 each (so both read their files from the page cache). Times are the CPU time of the child
 process (user + system, from ``getrusage``) and its wall time; ratios are PyRadiomics' median
 over radiome's.
@@ -30,7 +30,8 @@ def _commands(case: Case, out_dir: Path) -> dict[str, list[str]]:
     pyradiomics = TOOLS["pyradiomics"].python_path.parent / "pyradiomics"
     return {
         "radiome": [str(radiome), "extract", str(case.image_path), str(case.mask_path),
-                    "--modality", case.modality, "--spec", str(SPECS_DIR / "original.yaml"),
+                    "--modality", case.modality, "--roi", str(case.label),
+                    "--spec", str(SPECS_DIR / "original.yaml"),
                     "--out", str(out_dir / "radiome.csv")],
         "pyradiomics": [str(pyradiomics), str(case.image_path), str(case.mask_path),
                         "-o", str(out_dir / "pyradiomics.csv"), "-f", "csv"],
