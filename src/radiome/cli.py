@@ -19,6 +19,7 @@ from typing import Annotated
 import typer
 
 from radiome.analysis.cli import app as _model_app
+from radiome.analysis.delta_cli import app as _delta_app
 from radiome.reliability.cli import app as _reliability_app
 
 __all__ = ["app", "main"]
@@ -426,6 +427,7 @@ def export(
 
 
 app.registered_commands.extend(_reliability_app.registered_commands)
+app.registered_commands.extend(_delta_app.registered_commands)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,9 @@ Harmonisation (:class:`ComBat`), reliability-based selection, the leak-free
 :class:`BiomarkerPipeline` and its :func:`nested_cv`, and the statistics of the three biomarker
 questions: diagnostic (AUC with DeLong CI, paired DeLong test, threshold metrics), prognostic
 (C-indices, time-dependent AUC, integrated Brier score, risk groups), additive (likelihood-ratio
-test, NRI, IDI) and predictive (treatment x biomarker interaction). Functions take DataFrames and
-arrays; nothing here reads images.
+test, NRI, IDI) and predictive (treatment x biomarker interaction); delta-radiomics (per-patient
+feature changes between time points, judged against the repeatability coefficient). Functions
+take DataFrames and arrays; nothing here reads images.
 
 Names are imported on first use, so ``import radiome.analysis`` does not load scikit-learn,
 scikit-survival, lifelines, statsmodels or matplotlib.
@@ -34,6 +35,10 @@ __all__ = [
     "default_pipeline",
     "default_times",
     "delong_test",
+    "delta_features",
+    "delta_repeatability",
+    "delta_waterfall",
+    "delta_wide",
     "evaluate",
     "fit_model",
     "forest_plot",
@@ -80,7 +85,8 @@ _MODULES = {
     ),
     "reclassification": ("idi", "likelihood_ratio_test", "nri"),
     "predictive": ("predictive_value", "treatment_effect"),
-    "plots": ("calibration_plot", "forest_plot", "km_plot", "roc_plot"),
+    "plots": ("calibration_plot", "delta_waterfall", "forest_plot", "km_plot", "roc_plot"),
+    "delta": ("delta_features", "delta_repeatability", "delta_wide"),
     "tables": ("Cohort", "FeatureData", "load_cohort", "load_features", "read_features",
                "read_icc"),
     "workflow": ("SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"),
@@ -113,7 +119,14 @@ if TYPE_CHECKING:
     )
     from radiome.analysis.reclassification import idi, likelihood_ratio_test, nri
     from radiome.analysis.predictive import predictive_value, treatment_effect
-    from radiome.analysis.plots import calibration_plot, forest_plot, km_plot, roc_plot
+    from radiome.analysis.plots import (
+        calibration_plot,
+        delta_waterfall,
+        forest_plot,
+        km_plot,
+        roc_plot,
+    )
+    from radiome.analysis.delta import delta_features, delta_repeatability, delta_wide
     from radiome.analysis.tables import (
         Cohort,
         FeatureData,

@@ -1,4 +1,5 @@
-"""PNG figures: ROC curves, calibration, Kaplan-Meier curves by risk group, forest plot.
+"""PNG figures: ROC curves, calibration, Kaplan-Meier curves by risk group, forest plot,
+delta waterfall.
 
 Figures are drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas (no pyplot, no
 global state) and written to the given path, which is returned.
@@ -15,7 +16,7 @@ import pandas as pd
 from radiome.analysis._outcome import binary_labels
 from radiome.errors import AnalysisError
 
-__all__ = ["calibration_plot", "forest_plot", "km_plot", "roc_plot"]
+__all__ = ["calibration_plot", "delta_waterfall", "forest_plot", "km_plot", "roc_plot"]
 
 
 def _figure(width: float = 5.0, height: float = 4.5):
@@ -163,4 +164,53 @@ def forest_plot(table: pd.DataFrame, path, *, measure: str = "ratio", title: str
             fontsize=8,
         )
     ax.set(xlabel=f"{measure} (95% CI)", title=title)
+    return _save(fig, path)
+
+
+def delta_waterfall(deltas: pd.DataFrame, path, *, feature: str = "morph_volume",
+                    kind: str = "relative", title: str = "") -> Path:
+    """Waterfall plot of one delta feature: one bar per patient, sorted, with the RC band.
+
+    ``deltas`` is a table of :func:`~radiome.analysis.delta_features`; ``feature`` a feature
+    key (:func:`radiome.table.feature_key`: name, ``_aggregation``, ``__filter``) and ``kind``
+    a ``delta_kind``. Bars beyond the patient's ``rc`` (``exceeds_rc``) are coloured by
+    direction; bars within measurement noise are grey. The grey band behind each bar spans
+    ±rc (one band across the plot when every patient has the same rc); without an RC there is
+    no band, and the title says so.
+    """
+    from matplotlib.patches import Patch
+
+    from radiome.table import feature_key
+
+    keys = [feature_key(f, a or "", flt or "") for f, a, flt in zip(
+        deltas["feature"], deltas["aggregation"].fillna(""), deltas["filter"].fillna(""),
+        strict=True)]
+    rows = deltas.loc[(np.asarray(keys) == feature) & (deltas["delta_kind"] == kind)]
+    rows = rows.loc[np.isfinite(rows["value"].to_numpy(dtype=float))]
+    if rows.empty:
+        msg = f"delta_waterfall: no finite {kind} delta of feature {feature!r} in the table"
+        raise AnalysisError(msg)
+    rows = rows.sort_values("value", ascending=False, kind="stable")
+    value, rc = rows["value"].to_numpy(dtype=float), rows["rc"].to_numpy(dtype=float)
+    beyond = rows["exceeds_rc"].fillna(False).to_numpy(dtype=bool)
+    fig, ax = _figure(max(5.0, 0.22 * len(rows) + 2.0), 4.0)
+    pos = np.arange(len(rows))
+    if np.isfinite(rc).any():
+        ax.bar(pos, 2 * rc, bottom=-rc, width=1.0, color="0.88", zorder=0)
+    colours = np.where(beyond, np.where(value > 0, "C3", "C0"), "0.6")
+    ax.bar(pos, value, color=colours, width=0.8, zorder=2)
+    ax.axhline(0.0, color="black", lw=0.8)
+    several = rows["roi"].nunique() > 1
+    labels = [f"{p}/{r}" if several else str(p) for p, r in zip(rows["patient"], rows["roi"],
+                                                                 strict=True)]
+    ax.set_xticks(pos, labels, rotation=90, fontsize=6 if len(rows) > 30 else 8)
+    n_beyond = int(beyond.sum())
+    note = (f"{n_beyond} of {len(rows)} beyond the RC band" if np.isfinite(rc).any()
+            else "no RC: no test-retest scans")
+    ax.set(ylabel=f"{kind} change", title=f"{title or feature} ({kind})\n{note}")
+    ax.title.set_fontsize(9)
+    ax.legend(handles=[Patch(color="C3", label="rise beyond RC"),
+                       Patch(color="C0", label="fall beyond RC"),
+                       Patch(color="0.6", label="within noise"),
+                       Patch(color="0.88", label="±RC")], fontsize=7, loc="upper right")
     return _save(fig, path)
