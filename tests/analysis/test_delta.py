@@ -353,6 +353,18 @@ def test_delta_command_takes_the_rc_of_a_separate_test_retest_store(table, tmp_p
                        RC_FACTOR * np.sqrt(12.5))
 
 
+def test_delta_command_retest_option_takes_labelled_rescans_as_baseline_repeats(table, tmp_path):
+    relabelled = table.assign(timepoint=np.where(table["case_id"].str.endswith("r"), "T0R",
+                                                 table["timepoint"]))
+    url = _store(tmp_path, relabelled.drop(columns="date"))
+    out = tmp_path / "d.csv"
+    assert main(["delta", "--store", url, "--baseline", "T0", "--retest", "T0R",
+                 "--kinds", "absolute", "--out", str(out)]) == 0
+    written = pd.read_csv(out).set_index(["patient", "feature"])
+    assert written.at[("A", "morph_volume"), "value"] == -405.0
+    assert written.at[("A", "morph_volume"), "rc"] == pytest.approx(RC_FACTOR * np.sqrt(50.0))
+
+
 def test_delta_command_errors_are_one_line(table, tmp_path, capsys):
     url = _store(tmp_path, table)
     assert main(["delta", "--store", url, "--baseline", "T9", "--out",

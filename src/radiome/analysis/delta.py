@@ -447,6 +447,8 @@ def _warn_zero(pairs: pd.DataFrame, zero: np.ndarray) -> None:
 def _slopes(points: pd.DataFrame, baseline: str, followup: str | None, rc: pd.DataFrame,
             on_progress: Callable[[int, int], None] | None) -> pd.DataFrame:
     """Per-patient mixed-model slopes over the time points from baseline to follow-up."""
+    from radiome.reliability.repeatability import RC_FACTOR
+
     window = _window(points, baseline, followup)
     counts = window.groupby(_GROUP)["timepoint"].transform("nunique")
     window = window.loc[counts >= 2]
@@ -469,7 +471,7 @@ def _slopes(points: pd.DataFrame, baseline: str, followup: str | None, rc: pd.Da
                 continue
             patient, roi = names.loc[group]
             sxx = float(((times - times.mean()) ** 2).sum())
-            limit = 1.959963984540054 * wsd / np.sqrt(sxx) if sxx > 0 else np.nan
+            limit = RC_FACTOR * wsd / np.sqrt(2 * sxx) if sxx > 0 else np.nan
             rows.append((patient, roi, key, "slope", slopes.get(group, np.nan), limit))
         if on_progress is not None:
             on_progress(done, len(keys))
@@ -533,7 +535,8 @@ def _warn_no_rc(rc_table: pd.DataFrame | None, rc: pd.DataFrame) -> None:
     if rc_table is None:
         warnings.warn("delta: no repeat scans and no repeatability table, so no RC: rc is NaN "
                       "and exceeds_rc empty; a same-day rescan (a second case of a patient at "
-                      "one time point) gives each feature's RC", AnalysisWarning, stacklevel=3)
+                      "one time point, or one labelled as given by retest=, CLI --retest) "
+                      "gives each feature's RC", AnalysisWarning, stacklevel=3)
         return
     lacking = rc.index[~np.isfinite(rc["rc"].to_numpy())]
     if len(lacking):

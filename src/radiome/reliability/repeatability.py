@@ -111,10 +111,8 @@ def _summary(n: int, n_scans: int, df: int, mean: float, ss: float, log_ss: floa
              confidence: float) -> dict[str, float]:
     """The repeatability row of one feature from its within sums of squares."""
     nan = float("nan")
-    if df < 1:
-        ss = log_ss = nan
     wsd = float(np.sqrt(ss / df)) if df >= 1 else nan
-    log_wsd = float(np.sqrt(log_ss / df)) if df >= 1 and np.isfinite(log_ss) else nan
+    log_wsd = float(np.sqrt(log_ss / df)) if df >= 1 else nan
     low, high = _ci_factors(df, confidence)
     wcv = float(np.sqrt(np.expm1(log_wsd**2)))
     return {
