@@ -20,12 +20,15 @@ from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume
 
 __all__ = [
     "BROKEN_KINDS",
+    "HABITAT_TYPES",
     "LesionParams",
+    "habitat_case",
     "lesion_params",
     "synthetic_case",
     "synthetic_outcome",
     "textured_sphere",
     "write_cohort",
+    "write_habitat_cohort",
 ]
 
 _AIR, _TISSUE, _LUNG = -1000.0, 40.0, -850.0
@@ -275,4 +278,119 @@ def write_cohort(
     for column in ("image", "mask"):
         manifest[column] = [str(Path(p).resolve()) for p in manifest[column]]
     write_manifest(manifest.drop(columns="expect"), folder / "manifest.csv")
+    return manifest
+
+
+#: The habitats :func:`habitat_case` plants, numbered from 1 in order of mean intensity:
+#: (mean HU, texture SD HU, texture correlation length mm; 0 is uncorrelated noise).
+HABITAT_TYPES = ((30.0, 6.0, 1.5), (60.0, 30.0, 0.0), (110.0, 10.0, 1.0))
+
+
+def habitat_case(
+    seed: int,
+    *,
+    shape: tuple[int, int, int] = (36, 44, 44),
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    shares: Iterable[float] | None = None,
+    radius_mm: float | None = None,
+) -> tuple[Volume, Mask, np.ndarray]:
+    """A CT-like tumour with three planted habitats, and the planted habitat labels.
+
+    The tumour, a sphere in fat-like tissue (-100 HU), is cut into three wedges about the z
+    axis through its centre, whose angles (so whose volumes) are in proportion to ``shares``,
+    from a random starting angle. Wedge ``k`` holds habitat ``k`` of :data:`HABITAT_TYPES`:
+    its mean (moved by up to 5 HU at random) plus Gaussian-correlated texture of its SD and
+    correlation length, so the habitats differ in intensity and in texture.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random choice (shares, radius, position, angles, textures).
+    shape : (3,) int
+        Array shape (z, y, x).
+    spacing : (3,) float, mm
+        Voxel size (z, y, x).
+    shares : (3,) float, optional
+        Volume shares of habitats 1, 2, 3 (normalised to sum 1); by default drawn from a
+        Dirichlet(6, 6, 6) distribution.
+    radius_mm : float, optional
+        Tumour radius; by default drawn in [12, 15] mm.
+
+    Returns
+    -------
+    volume : Volume
+        The image (whole HU).
+    mask : Mask
+        The tumour (ROI ``tumour``).
+    planted : (Z, Y, X) int8 ndarray
+        The planted habitat of each voxel: 0 outside the tumour, 1, 2, 3 inside.
+    """
+    rng = np.random.default_rng([seed, 14])
+    drawn = rng.dirichlet((6.0, 6.0, 6.0))
+    share = np.asarray(drawn if shares is None else list(shares), dtype=np.float64)
+    if share.shape != (3,) or not (share > 0).all():
+        msg = f"habitat_case: shares must be three positive numbers, got {share.tolist()}"
+        raise ValueError(msg)
+    radius = float(rng.uniform(12.0, 15.0)) if radius_mm is None else float(radius_mm)
+    extent = np.asarray(shape) * np.asarray(spacing)
+    centre = extent / 2 + rng.uniform(-1.0, 1.0, size=3) * np.asarray(spacing)
+    z, y, x = (c - c0 for c, c0 in zip(
+        np.meshgrid(*[(np.arange(n) + 0.5) * s for n, s in zip(shape, spacing, strict=True)],
+                    indexing="ij", sparse=True), centre, strict=True))
+    tumour = np.broadcast_to(z**2 + y**2 + x**2 <= radius**2, shape)
+    angle = np.broadcast_to((np.arctan2(y, x) - rng.uniform(0.0, 2 * np.pi)) % (2 * np.pi), shape)
+    bounds = 2 * np.pi * np.cumsum(share / share.sum())[:-1]
+    planted = np.where(tumour, np.searchsorted(bounds, angle, side="right") + 1, 0)
+    image = rng.normal(-100.0, 10.0, size=shape)
+    for k, (mean, sd, scale_mm) in enumerate(HABITAT_TYPES, start=1):
+        texture = _texture(rng, shape, spacing, scale_mm, sd)
+        region = planted == k
+        image[region] = mean + rng.uniform(-5.0, 5.0) + texture[region]
+    grid = Grid(shape=shape, spacing=spacing, origin=(-extent[2] / 2, -extent[1] / 2, 0.0))
+    metadata = AcquisitionMetadata(modality="CT", manufacturer="radiome synthetic", kvp=120.0,
+                                   slice_thickness=spacing[0],
+                                   pixel_spacing=(spacing[1], spacing[2]))
+    source = f"habitat case {seed}"
+    volume = Volume(array=np.rint(image), grid=grid, modality="CT", unit="HU",
+                    metadata=metadata, source=source)
+    mask = Mask(array=tumour, grid=grid, roi="tumour", source=source)
+    return volume, mask, planted.astype(np.int8)
+
+
+def write_habitat_cohort(
+    folder: str | Path,
+    *,
+    n_cases: int,
+    seed: int = 0,
+    shape: tuple[int, int, int] = (36, 44, 44),
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> pd.DataFrame:
+    """Write a cohort of :func:`habitat_case` tumours and its manifest (``folder/manifest.csv``).
+
+    Case ``i`` (``hab_0000``, ...) uses ``seed + i``; images go to ``images/``, tumour masks
+    to ``masks/`` and the planted habitat labels to ``planted/`` (NIfTI label maps).
+
+    Returns
+    -------
+    DataFrame
+        The manifest (``case_id, image, mask, roi, modality``, absolute paths) plus a column
+        ``planted``: the path of each case's planted label map.
+    """
+    from radiome.cohort.manifest import write_manifest
+    from radiome.io import write_volume
+
+    folder = Path(folder)
+    rows = []
+    for i in range(n_cases):
+        case_id = f"hab_{i:04d}"
+        volume, mask, planted = habitat_case(seed + i, shape=shape, spacing=spacing)
+        image = write_volume(volume, folder / "images" / f"{case_id}.nii.gz")
+        label = write_volume(mask, folder / "masks" / f"{case_id}_tumour.nii.gz")
+        truth = write_volume(volume.with_array(planted.astype(np.float64)),
+                             folder / "planted" / f"{case_id}_planted.nii.gz")
+        rows.append((case_id, *(str(p.resolve()) for p in (image, label)), "1", "CT",
+                     str(truth.resolve())))
+    manifest = pd.DataFrame(rows, columns=["case_id", "image", "mask", "roi", "modality",
+                                           "planted"])
+    write_manifest(manifest.drop(columns="planted"), folder / "manifest.csv")
     return manifest
