@@ -251,18 +251,7 @@ class FeatureStore:
         first = records[0]
         key = _same_case(cases, first.case_id, first.roi, first.spec_hash) & _versions(
             bool(first.perturbation))
-        with self._writer.begin() as conn:
-            pks = [self._upsert_case(conn, run_id, record) for record in records]
-            conn.execute(delete(features).where(
-                features.c.case_pk.in_(select(cases.c.id).where(key))))
-            conn.execute(delete(cases).where(key & cases.c.id.not_in(pks)))
-            for pk, record in zip(pks, records, strict=True):
-                rows = _feature_rows(pk, record.table)
-                if rows:
-                    conn.execute(insert(features), rows)
-            conn.execute(delete(errors).where(
-                _same_case(errors, first.case_id, first.roi, first.spec_hash)))
-            _replace_warnings(conn, run_id, first.case_id, first.roi, first.spec_hash, warnings)
+        self._replace(run_id, records, key, first.roi, warnings)
 
     def _upsert_case(self, conn: Connection, run_id: int, record: CaseRecord) -> int:
         """Insert a case row, or update the stored one with the same key; returns its id."""
@@ -282,6 +271,41 @@ class FeatureStore:
             set_={c: statement.excluded[c] for c in values if c not in _CASE_KEY},
         ).returning(cases.c.id)
         return int(conn.execute(statement).scalar_one())
+
+    def write_parts(self, run_id: int, parent: str, *records: CaseRecord,
+                    warnings: Sequence[CaseWarning] = ()) -> None:
+        """Store the parts of one case's ROI ``parent`` (its habitats) in one transaction.
+
+        The records are ROIs named ``parent#<part>`` of one case and spec. They replace every
+        stored part of that ROI: a stored part not among them goes (a habitat model with
+        fewer habitats leaves none behind). Errors and warnings of the parts are kept under
+        the ROI ``parent#*``: its error row goes, and ``warnings`` replace its warnings.
+        """
+        first = records[0]
+        parts = ((cases.c.case_id == first.case_id) & (cases.c.spec_hash == first.spec_hash)
+                 & (cases.c.perturbation == "")
+                 & cases.c.roi.startswith(f"{parent}#", autoescape=True))
+        self._replace(run_id, records, parts, f"{parent}#*", warnings)
+
+    def _replace(self, run_id: int, records: Sequence[CaseRecord], key: Any, roi: str,
+                 warnings: Sequence[CaseWarning]) -> None:
+        """Write ``records`` in one transaction in place of the stored cases ``key`` selects.
+
+        The error row of the records' case at ``roi`` goes and ``warnings`` replace its own.
+        """
+        first = records[0]
+        with self._writer.begin() as conn:
+            pks = [self._upsert_case(conn, run_id, record) for record in records]
+            conn.execute(delete(features).where(
+                features.c.case_pk.in_(select(cases.c.id).where(key))))
+            conn.execute(delete(cases).where(key & cases.c.id.not_in(pks)))
+            for pk, record in zip(pks, records, strict=True):
+                rows = _feature_rows(pk, record.table)
+                if rows:
+                    conn.execute(insert(features), rows)
+            conn.execute(delete(errors).where(
+                _same_case(errors, first.case_id, roi, first.spec_hash)))
+            _replace_warnings(conn, run_id, first.case_id, roi, first.spec_hash, warnings)
 
     def write_error(self, run_id: int, *, case_id: str, roi: str, spec_hash: str, stage: str,
                     message: str, warnings: Sequence[CaseWarning] = ()) -> None:
