@@ -1,8 +1,9 @@
 """Layers import downward only (ARCHITECTURE.md): every import of every module, at any depth.
 
 The order, lowest first: volume and io (files to volumes), preprocess, filters, features,
-extraction (one case), cohort (batches, store), then reliability and analysis; the command
-line sits on top. Analysis works on feature tables and never reads images.
+extraction (one case), cohort (batches, store), then reliability, habitats (which read
+images) and analysis; the command line sits on top. Analysis works on feature tables and
+never reads images.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ SRC = Path(radiome.__file__).parent
 #: Part of radiome -> parts it must never import.
 FORBIDDEN = {
     "volume": ("io", "preprocess", "filters", "features", "extraction", "cohort", "reliability",
-               "analysis", "cli"),
+               "habitats", "analysis", "cli"),
     "io": ("preprocess", "filters", "features", "extraction", "cohort", "reliability",
-           "analysis", "cli"),
-    "preprocess": ("filters", "features", "extraction", "cohort", "reliability", "analysis",
-                   "cli"),
-    "filters": ("io", "features", "extraction", "cohort", "reliability", "analysis", "cli"),
-    "features": ("io", "extraction", "cohort", "reliability", "analysis", "cli"),
-    "extraction": ("cohort", "reliability", "analysis", "cli"),
-    "cohort": ("reliability", "analysis", "cli"),
-    "reliability": ("analysis", "cli"),
-    "analysis": ("io", "preprocess", "filters", "features", "extraction", "cli"),
+           "habitats", "analysis", "cli"),
+    "preprocess": ("filters", "features", "extraction", "cohort", "reliability", "habitats",
+                   "analysis", "cli"),
+    "filters": ("io", "features", "extraction", "cohort", "reliability", "habitats", "analysis",
+                "cli"),
+    "features": ("io", "extraction", "cohort", "reliability", "habitats", "analysis", "cli"),
+    "extraction": ("cohort", "reliability", "habitats", "analysis", "cli"),
+    "cohort": ("reliability", "habitats", "analysis", "cli"),
+    "reliability": ("habitats", "analysis", "cli"),
+    "habitats": ("analysis", "cli"),
+    "analysis": ("io", "preprocess", "filters", "features", "extraction", "habitats", "cli"),
 }
 
 

@@ -41,6 +41,7 @@ _EXPORTS = {
     "analysis": "radiome.analysis",
     "cohort": "radiome.cohort",
     "filters": "radiome.filters",
+    "habitats": "radiome.habitats",
     "ibsi": "radiome.ibsi",
     "reliability": "radiome.reliability",
 }
@@ -60,6 +61,7 @@ __all__ = [
     "extract",
     "filter_responses",
     "filters",
+    "habitats",
     "ibsi",
     "load_mask",
     "load_spec",
@@ -76,7 +78,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
-    from radiome import analysis, cohort, filters, ibsi, reliability
+    from radiome import analysis, cohort, filters, habitats, ibsi, reliability
     from radiome.errors import RadiomeError, RadiomeWarning
     from radiome.extraction import extract, filter_responses
     from radiome.io import load_mask, load_volume, write_volume

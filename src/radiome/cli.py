@@ -20,6 +20,7 @@ import typer
 
 from radiome.analysis.cli import app as _model_app
 from radiome.analysis.delta_cli import app as _delta_app
+from radiome.habitats.cli import app as _habitats_app
 from radiome.reliability.cli import app as _reliability_app
 
 __all__ = ["app", "main"]
@@ -404,6 +405,7 @@ def export(
 ) -> None:
     """Export the feature store (long or wide table, or the errors, or the warnings)."""
     from radiome.cohort import PROVENANCE_COLUMNS, FeatureStore
+    from radiome.habitats.wide import habitats_as_columns
     from radiome.table import to_wide, write_table
 
     if errors and warnings:
@@ -421,13 +423,14 @@ def export(
     table = feature_store.features(run_id=run, provenance=provenance)
     if wide:
         index = ["case_id", "roi", "spec_hash", *(PROVENANCE_COLUMNS if provenance else ())]
-        table = to_wide(table, index=index).reset_index()
+        table = habitats_as_columns(to_wide(table, index=index).reset_index(), index=index)
     write_table(table, out)
     typer.echo(f"{len(table)} row(s) written to {out}", err=True)
 
 
 app.registered_commands.extend(_reliability_app.registered_commands)
 app.registered_commands.extend(_delta_app.registered_commands)
+app.registered_commands.extend(_habitats_app.registered_commands)
 
 
 def main(argv: list[str] | None = None) -> int:
