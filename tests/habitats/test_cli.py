@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import SimpleITK as sitk
 import yaml
 
 from radiome import extract, load_mask, load_volume
@@ -14,6 +15,7 @@ from radiome.cli import main
 from radiome.cohort import FeatureStore
 from radiome.cohort.manifest import write_manifest
 from radiome.habitats import case_habitats, count_regions, load_habitat_model
+from radiome.io.volumes import to_sitk
 
 SPEC = {
     "preprocessing": {"round_intensities": True,
@@ -231,3 +233,26 @@ def test_stability_writes_each_habitats_mean_dice_to_a_table_and_the_store(
     stored = FeatureStore(store).features()
     dice = stored[stored["feature"] == "hab_dice"].sort_values(["case_id", "roi"])
     np.testing.assert_allclose(dice["value"], table["dice"])
+
+
+def test_a_case_with_two_rois_gets_a_label_map_per_roi_and_a_roi_column(cohort_a, spec_file,
+                                                                        capsys, tmp_path):
+    row = cohort_a.iloc[0]
+    tumour = load_mask(row["mask"], roi=1)
+    labels = tumour.array.astype(np.uint8)
+    labels[: labels.shape[0] // 2][tumour.array[: labels.shape[0] // 2]] = 2  # two halves
+    two = tmp_path / "two_labels.nii.gz"
+    sitk.WriteImage(to_sitk(labels, tumour.grid), str(two))
+    rows = pd.DataFrame({"case_id": ["c", "c"], "image": [row["image"]] * 2,
+                         "mask": [str(two)] * 2, "roi": ["1", "2"], "modality": ["CT"] * 2})
+    manifest = tmp_path / "manifest.csv"
+    write_manifest(rows, manifest)
+    code, err = _run(capsys, "habitats", manifest, "--spec", spec_file, "--store",
+                     f"sqlite:///{tmp_path / 's.db'}", "--out", tmp_path / "out", "--k", "2",
+                     "--supervoxels", "20")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "out" / "habitats.csv", dtype={"roi": str})
+    assert list(table.columns) == ["case_id", "roi", *CSV_COLUMNS[1:]]
+    for roi, label in (("1", 1), ("2", 2)):
+        found = _label_map(tmp_path / "out" / f"c_{roi}_habitats.nii.gz")
+        np.testing.assert_array_equal(found > 0, labels == label)

@@ -134,3 +134,19 @@ def test_importing_radiome_habitats_loads_no_scientific_stack():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_label_maps_of_a_resampling_spec_cover_exactly_the_roi_on_the_image_grid(cohort_a,
+                                                                                 load_case):
+    spec = {"preprocessing": {"resampling": {"spacing": [1.5, 1.5, 1.5]},
+                              "discretisation": {"method": "fixed_bin_size", "bin_width": 25}}}
+    model = HabitatModel(n_habitats=3, spec=spec, n_supervoxels=20)
+    cases = [load_case(row) for row in cohort_a.iloc[:2].to_dict("records")]
+    model.fit([model.case_maps(volume, mask) for volume, mask, _ in cases])
+    volume, mask, _ = cases[0]
+    maps = model.case_maps(volume, mask)
+    assert maps.grid.shape != mask.grid.shape
+    labels = case_habitats(model, volume, mask).labels
+    assert labels.shape == mask.grid.shape
+    assert (labels[mask.array] > 0).all()
+    assert (labels[~mask.array] == 0).all()
