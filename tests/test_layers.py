@@ -1,9 +1,9 @@
 """Layers import downward only (ARCHITECTURE.md): every import of every module, at any depth.
 
 The order, lowest first: volume and io (files to volumes), preprocess, filters, features,
-extraction (one case), cohort (batches, store), then reliability, habitats (which read
-images) and analysis; the command line sits on top. Analysis works on feature tables and
-never reads images.
+extraction (one case), maps (per-voxel features), cohort (batches, store), then reliability,
+habitats (which read images) and analysis; the command line sits on top. Analysis works on
+feature tables and never reads images.
 """
 
 from __future__ import annotations
@@ -19,20 +19,23 @@ SRC = Path(radiome.__file__).parent
 
 #: Part of radiome -> parts it must never import.
 FORBIDDEN = {
-    "volume": ("io", "preprocess", "filters", "features", "extraction", "cohort", "reliability",
-               "habitats", "analysis", "cli"),
-    "io": ("preprocess", "filters", "features", "extraction", "cohort", "reliability",
+    "volume": ("io", "preprocess", "filters", "features", "extraction", "maps", "cohort",
+               "reliability", "habitats", "analysis", "cli"),
+    "io": ("preprocess", "filters", "features", "extraction", "maps", "cohort", "reliability",
            "habitats", "analysis", "cli"),
-    "preprocess": ("filters", "features", "extraction", "cohort", "reliability", "habitats",
-                   "analysis", "cli"),
-    "filters": ("io", "features", "extraction", "cohort", "reliability", "habitats", "analysis",
-                "cli"),
-    "features": ("io", "extraction", "cohort", "reliability", "habitats", "analysis", "cli"),
-    "extraction": ("cohort", "reliability", "habitats", "analysis", "cli"),
+    "preprocess": ("filters", "features", "extraction", "maps", "cohort", "reliability",
+                   "habitats", "analysis", "cli"),
+    "filters": ("io", "features", "extraction", "maps", "cohort", "reliability", "habitats",
+                "analysis", "cli"),
+    "features": ("io", "extraction", "maps", "cohort", "reliability", "habitats", "analysis",
+                 "cli"),
+    "extraction": ("maps", "cohort", "reliability", "habitats", "analysis", "cli"),
+    "maps": ("cohort", "reliability", "habitats", "analysis", "cli"),
     "cohort": ("reliability", "habitats", "analysis", "cli"),
     "reliability": ("habitats", "analysis", "cli"),
     "habitats": ("analysis", "cli"),
-    "analysis": ("io", "preprocess", "filters", "features", "extraction", "habitats", "cli"),
+    "analysis": ("io", "preprocess", "filters", "features", "extraction", "maps", "habitats",
+                 "cli"),
 }
 
 

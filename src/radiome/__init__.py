@@ -32,6 +32,7 @@ _EXPORTS = {
     "spec_hash": "radiome.spec",
     "extract": "radiome.extraction",
     "filter_responses": "radiome.extraction",
+    "feature_maps": "radiome.maps",
     "load_mask": "radiome.io",
     "load_volume": "radiome.io",
     "write_volume": "radiome.io",
@@ -43,6 +44,7 @@ _EXPORTS = {
     "filters": "radiome.filters",
     "habitats": "radiome.habitats",
     "ibsi": "radiome.ibsi",
+    "maps": "radiome.maps",
     "reliability": "radiome.reliability",
 }
 
@@ -59,6 +61,7 @@ __all__ = [
     "cohort",
     "default_spec",
     "extract",
+    "feature_maps",
     "filter_responses",
     "filters",
     "habitats",
@@ -66,6 +69,7 @@ __all__ = [
     "load_mask",
     "load_spec",
     "load_volume",
+    "maps",
     "read_table",
     "reliability",
     "spec_hash",
@@ -78,10 +82,11 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
-    from radiome import analysis, cohort, filters, habitats, ibsi, reliability
+    from radiome import analysis, cohort, filters, habitats, ibsi, maps, reliability
     from radiome.errors import RadiomeError, RadiomeWarning
     from radiome.extraction import extract, filter_responses
     from radiome.io import load_mask, load_volume, write_volume
+    from radiome.maps import feature_maps
     from radiome.spec import Spec, default_spec, load_spec, spec_hash
     from radiome.table import read_table, to_wide, write_table
     from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume

@@ -48,6 +48,10 @@ KERNEL_MODULES = (
     "radiome.features._zones",
     "radiome.features.ngtdm",
     "radiome.features.ngldm",
+    "radiome.maps._window",
+    "radiome.maps._histogram",
+    "radiome.maps._cooccurrence",
+    "radiome.maps._matrices",
     "radiome.filters.convolution",
     "radiome.filters.gabor",
 )

@@ -76,7 +76,8 @@ def intensity_histogram_features(
     -------
     dict
         ``{feature name: value}`` for every name in :data:`FEATURES`. Skewness and kurtosis
-        are 0 when the variance is 0, as the manual defines them.
+        are 0 when the variance is 0, as the manual defines them; the robust mean absolute
+        deviation is NaN when no level lies in [P10, P90] (two levels far apart).
 
     Raises
     ------
@@ -161,7 +162,7 @@ def _histogram_sums(counts, median, p10, p90):
     mu = 0.0
     for k in range(n_levels):
         mu += (k + 1) * (counts[k] / n_v)
-    robust_mu = robust_sum / robust_n  # the integer sum, exact, over N
+    robust_mu = robust_sum / robust_n if robust_n > 0 else 0.0  # none in [P10, P90]: 2 levels
     var = m3 = m4 = mad = medad = entropy = uniformity = rmad = 0.0
     for k in range(n_levels):
         p = counts[k] / n_v
@@ -197,7 +198,8 @@ def _histogram_sums(counts, median, p10, p90):
                 counts[k] == counts[mode]
                 and abs((k + 1) * n_v - level_sum) < abs((mode + 1) * n_v - level_sum)):
             mode = k
-    return (mu, var, m3, m4, mad, medad, entropy, uniformity, rmad / robust_n, max_grad,
+    rmad = rmad / robust_n if robust_n > 0 else np.nan
+    return (mu, var, m3, m4, mad, medad, entropy, uniformity, rmad, max_grad,
             float(max_at + 1), min_grad, float(min_at + 1), float(mode + 1))
 
 
