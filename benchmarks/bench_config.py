@@ -83,7 +83,8 @@ class Tool:
 
     name: str
     python: str
-    requirement: str | None  # None: radiome itself, from the project's .venv
+    requirement: str | None  # None: radiome itself, from the project's .venv; else pip
+    # requirement(s), separated by spaces
 
     @property
     def python_path(self) -> Path:
@@ -97,6 +98,10 @@ TOOLS: dict[str, Tool] = {
         Tool("radiome", ".venv/bin/python", None),
         Tool("pyradiomics", ".bench/pyradiomics/bin/python", "pyradiomics-bhklab==3.1.4"),
         Tool("mirp", ".bench/mirp/bin/python", "mirp==2.7.0"),
+        # The wheel declares no dependencies; these are its README's (voxel maps step only).
+        Tool("flash", ".bench/flash/bin/python",
+             "flash-radiomics==1.0.0 numpy h5py SimpleITK pykwalify PyWavelets scipy "
+             "scikit-image scikit-learn trimesh"),
     )
 }
 

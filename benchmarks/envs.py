@@ -3,7 +3,8 @@
 PyRadiomics and MIRP are benchmark-only: never dependencies of radiome. Each gets its own
 environment, created with the interpreter that runs the benchmark and the pinned requirement
 of :data:`bench_config.TOOLS` (``pyradiomics-bhklab==3.1.4``: PyRadiomics 3.1 with wheels for
-current Python and NumPy 2, import name ``radiomics``; ``mirp==2.7.0``). A stamp file records
+current Python and NumPy 2, import name ``radiomics``; ``mirp==2.7.0``;
+``flash-radiomics==1.0.0`` with the dependencies its README lists). A stamp file records
 the requirement, so later runs reuse the environment.
 """
 
@@ -35,7 +36,8 @@ def ensure_env(tool_name: str, progress=print) -> str | None:
              f"(log: {log.relative_to(BENCH_DIR.parent)})")
     steps = ([sys.executable, "-m", "venv", "--clear", str(root)],
              [str(tool.python_path), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-             [str(tool.python_path), "-m", "pip", "install", "--quiet", tool.requirement])
+             [str(tool.python_path), "-m", "pip", "install", "--quiet",
+              *tool.requirement.split()])
     with log.open("w", encoding="utf-8") as out:
         for step in steps:
             try:

@@ -220,6 +220,92 @@ def _overheads(results: dict) -> list[str]:
     return [*lines, ""]
 
 
+def _maps(results: dict) -> list[str]:
+    rows = results.get("maps")
+    if not rows:
+        return []
+    lines = ["## Voxel-wise GLCM maps (issue 14)", "",
+             "`benchmarks/maps.py`: the 24 GLCM maps of PyRadiomics' voxel mode (3D, averaged "
+             "over the 13 directions, binWidth 25, masked kernel, cube of radius r) from "
+             "radiome (`radiome.feature_maps`, `benchmarks/specs/maps_glcm.yaml`, 25 maps), "
+             "PyRadiomics 3.1 (`voxelBased=True`) and flash-radiomics 1.0 (CPU backend, "
+             "`num_threads=1`, `spatialMode=True`; it also writes its HDF5 file). Each tool in "
+             "a fresh process with the images in memory; radiome and flash-radiomics after a "
+             "warm-up on brain2, PyRadiomics cold and once (minutes per run). CPU time of the "
+             "one timed run (`time.process_time()`, one thread) and its wall time; peak RSS is "
+             "the process's peak during that run (images in memory included). Goal on lung2: "
+             "radiome ≤ 1.5 s, ≥ 10× flash-radiomics, ≥ 200× PyRadiomics, peak < 500 MiB.", "",
+             "| case | r | ROI voxels | radiome CPU (wall) | flash-radiomics CPU (wall) | "
+             "PyRadiomics CPU (wall) | flash / radiome | PyRadiomics / radiome | peak RSS "
+             "radiome / flash / PyRadiomics | goal met |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        tools = r["tools"]
+        cells, ratios = [], []
+        for tool in ("radiome", "flash", "pyradiomics"):
+            t = tools.get(tool, {})
+            cells.append(f"{_secs(t['cpu_s'])} ({_secs(t['wall_s'])})" if t.get("status") == "ok"
+                         else f"failed: {t.get('error', '?')}")
+        ours = tools.get("radiome", {})
+        for tool in ("flash", "pyradiomics"):
+            t = tools.get(tool, {})
+            ok = t.get("status") == "ok" and ours.get("status") == "ok"
+            ratios.append(t["cpu_s"] / ours["cpu_s"] if ok else None)
+        peaks = " / ".join(_mib(tools.get(t, {}).get("peak_rss"))
+                           for t in ("radiome", "flash", "pyradiomics"))
+        goal = "–"
+        if r["case"] == "lung2" and ours.get("status") == "ok":
+            met = (ours["cpu_s"] <= 1.5 and ours["peak_rss"] < 500 * _MIB
+                   and (ratios[0] or 0) >= 10 and (ratios[1] or 0) >= 200)
+            goal = "yes" if met else "**no**"
+        n_voxels = ours.get("n_voxels", "–")
+        lines.append(f"| {r['case']} | {r['radius']} | {n_voxels:,} | {' | '.join(cells)} | "
+                     + " | ".join("–" if x is None else f"{x:.0f}×" for x in ratios)
+                     + f" | {peaks} | {goal} |")
+    lines += ["", "Agreement with radiome's maps, per feature: the largest relative difference "
+              "|a − b| / max(|a|, |b|) over the ROI voxels where both tools define the value "
+              "(and |a| or |b| > 1e-6); a feature agrees when |a − b| ≤ 1e-6 · max(|a|, |b|) + "
+              "1e-10 at every such voxel (**bold**: a same-definition feature that does not); "
+              "in brackets, the voxels where only one tool defines it. radiome bins from "
+              "floor(min / 25) · 25 as the others do, so all three see the same grey levels.",
+              ""]
+    notes: dict[str, str] = {}
+    for r in rows:
+        agreement = r.get("agreement", {})
+        peers = [p for p in ("pyradiomics", "flash") if p in agreement]
+        if not peers:
+            continue
+        names = {"pyradiomics": "PyRadiomics", "flash": "flash-radiomics"}
+        lines += [f"### {r['case']}, r = {r['radius']}", "",
+                  "| PyRadiomics name | radiome | kind | "
+                  + " | ".join(f"vs {names[p]}" for p in peers) + " |",
+                  "| --- | --- | --- |" + " --- |" * len(peers)]
+        for k, pair in enumerate(agreement[peers[0]]):
+            if pair["note"]:
+                notes[pair["pyradiomics"]] = pair["note"]
+            cells = []
+            for p in peers:
+                row = agreement[p][k]
+                if not row.get("compared"):
+                    cells.append("missing" if row.get("missing") else "–")
+                    continue
+                rel = f"{row['max_rel']:.1e}"
+                cells.append((rel if row["agree"] or row["kind"] != "same" else f"**{rel}**")
+                             + (f" ({row['only_one_defined']})" if row["only_one_defined"]
+                                else ""))
+            lines.append(f"| {pair['pyradiomics']} | {pair['radiome'] or '–'} | {pair['kind']} "
+                         f"| {' | '.join(cells)} |")
+        same = [(p, row) for p in peers for row in agreement[p] if row["kind"] == "same"]
+        lines += ["", "Same-definition maps agreeing: " + ", ".join(
+            f"{names[p]} {sum(row['agree'] for q, row in same if q == p)}/"
+            f"{sum(q == p for q, _ in same)}" for p in peers) + ".", ""]
+    if notes:
+        lines += ["Definition differences:", ""]
+        lines += [f"- {name}: {note}" for name, note in notes.items()]
+        lines.append("")
+    return lines
+
+
 def _value(v: float | None) -> str:
     return "–" if v is None else f"{v:.10g}"
 
@@ -334,7 +420,7 @@ def render(results: dict, differences: list[str]) -> str:
     if results.get("speed"):
         parts += [_speed(results), _criteria(results), _overheads(results)]
     parts += [_agreement(results), _differences(differences), _scaling(results),
-              _throughput(results)]
+              _throughput(results), _maps(results)]
     if results.get("errors"):
         parts.append(["## Errors", "", *[f"- {e}" for e in results["errors"]], ""])
     return "\n".join(line for part in parts for line in part).rstrip() + "\n"

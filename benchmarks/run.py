@@ -11,7 +11,8 @@ whole process of one case from the command line against PyRadiomics' CLI
 (``process.py``); agreement with PyRadiomics per case (untimed); speed per case and mode
 (``speed.py``);
 scaling with ROI size (``scaling.py``); cohort throughput with 1 and 2 workers
-(``throughput.py``). A tool that fails on a case is recorded as failed with its error, and the
+(``throughput.py``); voxel-wise GLCM maps against PyRadiomics' voxel mode and flash-radiomics
+(``maps.py``). A tool that fails on a case is recorded as failed with its error, and the
 run goes on.
 """
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from agreement import agreement_case
 from bench_config import BENCH_DIR, BENCHMARKS, CASES, MODES
 from envs import ensure_env
+from maps import MAP_CASES, run_maps
 from process import run_process
 from pyradiomics_pairs import DIFFERENCES
 from report import render
@@ -38,7 +40,7 @@ from throughput import run_throughput
 
 __all__ = ["main"]
 
-_STEPS = ("process", "speed", "agreement", "scaling", "throughput")
+_STEPS = ("process", "speed", "agreement", "scaling", "throughput", "maps")
 _FULL_SCALING = [10**3, 10**4, 10**5, 10**6, 10**7]
 
 
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                "reps": args.reps, "modes": args.modes, "smoke_reasons": _smoke_reasons(args),
                "versions": {}, "process": [], "speed": [], "agreement": [], "scaling": [], "errors": [],
+               "maps": [],
                "unavailable_modes": {}}
     print(f"radiome benchmark -> {args.out}")
     tools = {"radiome"} | {MODES[m].other for m in args.modes}
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         tools.add("pyradiomics")
     if "agreement" not in args.skip:
         tools |= {"pyradiomics", "mirp"}
+    if "maps" not in args.skip:
+        tools |= {"pyradiomics", "flash"}
     for tool in sorted(tools):
         problem = ensure_env(tool)
         if problem:
@@ -181,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
                                                   repeats=args.scaling_repeats,
                                                   timeout=args.timeout))
             _write(results, args.out)
+
+    if "maps" not in args.skip:
+        print("voxel-wise GLCM maps (PyRadiomics runs once per case and radius, minutes each)")
+        results["maps"] = run_maps([c for c in MAP_CASES if c in args.cases])
+        _write(results, args.out)
 
     if "throughput" not in args.skip:
         print(f"cohort throughput, {args.cohort_cases} synthetic cases")
