@@ -14,7 +14,7 @@ from radiome.errors import FeatureError
 SPEC = {
     "preprocessing": {"resegmentation": {"range": {"min": 0}},
                       "discretisation": {"method": "fixed_bin_size", "bin_width": 10}},
-    "features": {"families": ["stat", "ih", "cm", "rlm", "szm", "ngt", "ngl"],
+    "features": {"families": ["stat", "ih", "cm", "rlm", "szm", "dzm", "ngt", "ngl"],
                  "aggregations": ["3d_avg"]},
 }
 

@@ -22,7 +22,7 @@ from radiome.features import FAMILIES
 from radiome.preprocess import RoiData, discretised, process
 from radiome.spec import load_spec
 
-MAP_FAMILIES = ["stat", "ih", "cm", "rlm", "szm", "ngt", "ngl"]
+MAP_FAMILIES = ["stat", "ih", "cm", "rlm", "szm", "dzm", "ngt", "ngl"]
 ALL_AGGREGATIONS = ["2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg", "3d_avg", "3d_vmrg"]
 #: Map and extract sum in other orders: agreement to the last few bits, not bit for bit.
 RTOL, ATOL = 1e-9, 1e-9

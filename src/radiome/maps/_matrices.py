@@ -1,9 +1,10 @@
-"""Maps of the matrix families GLRLM, GLSZM, NGLDM (IBSI TP0I, 9SAK, REK0) and NGTDM (IPET).
+"""Maps of the matrix families GLRLM, GLSZM, GLDZM, NGLDM (IBSI TP0I, 9SAK, VMDZ, REK0) and
+NGTDM (IPET).
 
 Runs, zones and dependences change wholesale when a kernel moves, so each kernel is copied
 into a small box of its own (:func:`radiome.maps._window.gather`) and its matrices are counted
 there by the families' own kernels (``_run_keys_kernel``, ``_label_zones_kernel``,
-``_ngtdm_kernel``). GLRLM, GLSZM and NGLDM matrices leave as their sorted distinct cells
+``_ngtdm_kernel``). GLRLM, GLSZM, GLDZM and NGLDM matrices leave as their sorted distinct cells
 (one key per cell, with its count); :func:`count_feature_means` turns the cells of many
 kernels into their features at once with :func:`radiome.features._zones.count_features_batch`,
 the function every ROI's features come from. NGTDM features are computed kernel by kernel.
@@ -24,8 +25,8 @@ from radiome.features.glrlm import _run_keys_kernel
 from radiome.features.ngtdm import _MAX_COARSENESS, _ngtdm_kernel, _pair_sums
 from radiome.maps._window import clear, gather
 
-__all__ = ["count_feature_means", "dependence_entries", "neighbourhood_maps", "run_entries",
-           "zone_entries"]
+__all__ = ["count_feature_means", "dependence_entries", "distance_entries", "neighbourhood_maps",
+           "run_entries", "zone_entries"]
 
 
 @kernel()
@@ -131,6 +132,77 @@ def zone_entries(levels, centres, first, last, row_base, row_lo, row_hi, local_b
             buffer[z] = (zone_slice[z] * n_grey + zone_level[z] - 1) * n_kernel + size[z] - 1
         total = _emit(buffer, n_zones, i - first, keys, counts, owner, total)
         clear(local, voxels, n)
+    return total
+
+
+@kernel("i8(i8[::1], i8[::1], i8[::1], i8, i8, i8[::1], i8[::1], i8[::1], i8[::1], i8, i8, "
+        "i8[::1], i8[::1], b1, i8, i8[::1], i8[::1], i8[::1], i8[:, ::1])")
+def distance_entries(levels, morph, centres, first, last, row_base, row_lo, row_hi, local_base,
+                     local_size, local_plane, backward_steps, face_steps, by_slice, n_grey, keys,
+                     counts, owner, slice_counts):
+    """The zones of the kernels of centres ``first:last`` with their distance to the edge of the
+    kernel's morphological mask, as sorted distinct entries: key (s G + g - 1) K + d - 1 (local
+    slice s when ``by_slice``, else 0; compact level g; K the kernel shape's size), how many
+    zones of each, and the kernel; return how many. The distance of a voxel is the least number
+    of steps through ``face_steps`` (6- or 4-connected) to a voxel outside ``morph``'s part of
+    the kernel, as ``gldzm.distance_to_edge``; a zone's is the least of its voxels'. Zones
+    link through ``backward_steps``; boxes have a margin of one."""
+    local = np.zeros(local_size, dtype=np.int64)
+    inside = np.zeros(local_size, dtype=np.int64)
+    distance = np.zeros(local_size, dtype=np.int64)
+    n_kernel = 0
+    for r in range(row_lo.size):
+        n_kernel += row_hi[r] - row_lo[r] + 1
+    voxels = np.empty(n_kernel, dtype=np.int64)
+    shape_voxels = np.empty(n_kernel, dtype=np.int64)
+    queue = np.empty(n_kernel, dtype=np.int64)
+    voxel_zone = np.empty(n_kernel, dtype=np.int64)
+    zone_level = np.zeros(n_kernel, dtype=np.int64)
+    zone_slice = np.zeros(n_kernel, dtype=np.int64)
+    zone_distance = np.zeros(n_kernel, dtype=np.int64)
+    buffer = np.empty(n_kernel, dtype=np.int64)
+    total = 0
+    for i in range(first, last):
+        n = gather(centres[i], levels, levels, row_base, row_lo, row_hi, local_base, local,
+                   voxels)
+        n_morph = gather(centres[i], morph, morph, row_base, row_lo, row_hi, local_base, inside,
+                         shape_voxels)
+        _count_slices(voxels, n, local_plane, 1, slice_counts[i - first])
+        tail = 0
+        for v in range(n_morph):
+            c = shape_voxels[v]
+            distance[c] = 0
+            for k in range(face_steps.size):
+                if inside[c + face_steps[k]] == 0:
+                    distance[c] = 1
+                    queue[tail] = c
+                    tail += 1
+                    break
+        head = 0
+        while head < tail:
+            c = queue[head]
+            head += 1
+            for k in range(face_steps.size):
+                w = c + face_steps[k]
+                if inside[w] > 0 and distance[w] == 0:
+                    distance[w] = distance[c] + 1
+                    queue[tail] = w
+                    tail += 1
+        n_zones = _label_zones_kernel(local, voxels[:n], backward_steps, voxel_zone[:n])
+        for z in range(n_zones):
+            zone_distance[z] = n_kernel
+        for v in range(n):
+            z = voxel_zone[v]
+            zone_level[z] = local[voxels[v]]
+            zone_slice[z] = voxels[v] // local_plane - 1 if by_slice else 0
+            zone_distance[z] = min(zone_distance[z], distance[voxels[v]])
+        for z in range(n_zones):
+            buffer[z] = (zone_slice[z] * n_grey + zone_level[z] - 1) * n_kernel \
+                + zone_distance[z] - 1
+        total = _emit(buffer, n_zones, i - first, keys, counts, owner, total)
+        clear(local, voxels, n)
+        clear(inside, shape_voxels, n_morph)
+        clear(distance, shape_voxels, n_morph)
     return total
 
 

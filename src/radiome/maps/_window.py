@@ -80,8 +80,9 @@ class Window:
         Grey level of each compact index (ascending): level = grey[index - 1].
     values : (P,) float64 ndarray
         Processed intensities (0 where ``levels`` is 0).
-    held : (P,) bool ndarray
-        The voxels a kernel may hold (intensity mask, or every re-segmented voxel).
+    morph : (P,) int64 ndarray
+        1 on the morphological mask that kernels see (the ROI, or every voxel of the crop
+        for unmasked kernels), whose edge GLDZM distances are measured from; 0 elsewhere.
     shape : (3,) int
         Padded grid shape (z, y, x).
     centres : (N,) int64 ndarray
@@ -99,7 +100,7 @@ class Window:
     levels: np.ndarray
     grey: np.ndarray
     values: np.ndarray
-    held: np.ndarray
+    morph: np.ndarray
     shape: tuple[int, int, int]
     centres: np.ndarray
     row_starts: np.ndarray
@@ -131,8 +132,8 @@ class Window:
 
 
 def make_window(
-    levels: np.ndarray, values: np.ndarray, held: np.ndarray, centres: np.ndarray,
-    offsets: np.ndarray, radius: tuple[int, int, int], reach: int,
+    levels: np.ndarray, values: np.ndarray, held: np.ndarray, morph: np.ndarray,
+    centres: np.ndarray, offsets: np.ndarray, radius: tuple[int, int, int], reach: int,
 ) -> Window:
     """The :class:`Window` of a processed crop.
 
@@ -143,7 +144,9 @@ def make_window(
     values : (Z, Y, X) float ndarray
         Processed intensities.
     held : (Z, Y, X) bool ndarray
-        Voxels a kernel may hold.
+        Voxels a kernel may hold (intensity mask, or every re-segmented voxel).
+    morph : (Z, Y, X) bool ndarray
+        Morphological mask kernels see.
     centres : (Z, Y, X) bool ndarray
         Where maps are computed (the ROI).
     offsets : (n, 3) int64 ndarray
@@ -165,8 +168,8 @@ def make_window(
     padded_levels[inner] = np.where(held, compact.reshape(levels.shape), 0)
     padded_values = np.zeros(shape, dtype=np.float64)
     padded_values[inner] = np.where(held, values, 0.0)
-    padded_held = np.zeros(shape, dtype=np.bool_)
-    padded_held[inner] = held
+    padded_morph = np.zeros(shape, dtype=np.int64)
+    padded_morph[inner] = morph
     strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
     where = np.argwhere(centres) + pad
     flat = where @ strides
@@ -181,7 +184,7 @@ def make_window(
                    for z, y in row_keys], dtype=np.int64)
     return Window(
         levels=padded_levels.ravel(), grey=grey.astype(np.int64), values=padded_values.ravel(),
-        held=padded_held.ravel(), shape=shape, centres=np.ascontiguousarray(flat),
+        morph=padded_morph.ravel(), shape=shape, centres=np.ascontiguousarray(flat),
         row_starts=starts.astype(np.int64),
         row_dz=np.ascontiguousarray(row_keys[:, 0]), row_dy=np.ascontiguousarray(row_keys[:, 1]),
         row_lo=lo, row_hi=hi,

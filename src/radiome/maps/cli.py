@@ -30,8 +30,9 @@ def maps(
     ] = False,
     families: Annotated[
         str | None,
-        typer.Option("--families", help="Comma-separated families (stat, ih, cm, rlm, szm, ngt, "
-                     "ngl) and/or feature names; default: the spec's families that have maps."),
+        typer.Option("--families", help="Comma-separated families (stat, ih, cm, rlm, szm, "
+                     "dzm, ngt, ngl) and/or feature names; default: the spec's families that "
+                     "have maps."),
     ] = None,
     spec: Annotated[
         Path | None, typer.Option("--spec", help="Spec YAML; default: the modality's default spec.")

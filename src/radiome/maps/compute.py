@@ -23,7 +23,7 @@ import numpy as np
 
 from radiome._progress import progress
 from radiome.errors import FeatureError, FeatureWarning
-from radiome.features import FAMILIES, REGISTRY, glrlm, glszm, ngldm, unit_of
+from radiome.features import FAMILIES, REGISTRY, gldzm, glrlm, glszm, ngldm, unit_of
 from radiome.features._directions import direction_vectors
 from radiome.features._zones import dimensions_of, flat_steps, neighbour_offsets
 from radiome.io import load_mask, load_volume
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["MAP_FAMILIES", "REASONS", "FeatureMaps", "feature_maps"]
 
 #: Families with voxel-wise maps, in IBSI order.
-MAP_FAMILIES = ("stat", "ih", "cm", "rlm", "szm", "ngt", "ngl")
+MAP_FAMILIES = ("stat", "ih", "cm", "rlm", "szm", "dzm", "ngt", "ngl")
 
 #: Why a map value is undefined (NaN), by code; code 3 reads "equal intensities" for stat.
 REASONS = {
@@ -230,8 +230,9 @@ def feature_maps(
     else:
         levels = discretised(replace(processed, int_mask=held), discretisation).levels
     reach = max([1] + [_distance(spec, family) for family in chosen])
-    window = make_window(levels, processed.image, held, processed.morph_mask, offsets, radius,
-                         reach)
+    morph = processed.morph_mask if masked_kernel else np.ones_like(held)
+    window = make_window(levels, processed.image, held, morph, processed.morph_mask, offsets,
+                         radius, reach)
     bin_count = (discretisation.bin_count if discretisation is not None
                  and discretisation.method == "fixed_bin_number" else 0)
     columns: list[tuple[str, str, np.ndarray, dict[str, int]]] = []
@@ -489,6 +490,37 @@ def _run_szm(context: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {d: (values, empty) for d, values in generic.items()}
 
 
+def _run_dzm(context: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    window = context.window
+    dimensions = dimensions_of(context.spec.aggregations)
+    local_base, local_shape = window.local_rows(1)
+    n_slices = 2 * window.radius[0] + 1
+    n = window.centres.size
+    generic = {d: np.empty((n, len(_GLDZM_GENERIC))) for d in dimensions}
+    for first, last in _chunks(n, window.n_kernel):
+        for dimension in dimensions:
+            planar = dimension != "3d"
+            capacity = (last - first) * window.n_kernel
+            keys, counts, owner = (np.empty(capacity, dtype=np.int64) for _ in range(3))
+            slice_counts = np.zeros((last - first, n_slices), dtype=np.int64)
+            faces = np.array([[0, 0, 1], [0, 1, 0], [1, 0, 0]])[:2 if planar else 3]
+            used = _matrices.distance_entries(
+                window.levels, window.morph, window.centres, first, last, window.row_base,
+                window.row_lo, window.row_hi, local_base, int(np.prod(local_shape)),
+                local_shape[1] * local_shape[2],
+                flat_steps(neighbour_offsets(1, planar, backward=True), local_shape),
+                flat_steps(np.concatenate([faces, -faces]), local_shape), dimension == "2d",
+                window.grey.size, keys, counts, owner, slice_counts)
+            rest, distance = np.divmod(keys[:used], window.n_kernel)
+            slice_index, grey_index = np.divmod(rest, window.grey.size)
+            generic[dimension][first:last] = _slice_means(
+                dimension, owner[:used], slice_index, window.grey[grey_index], distance + 1,
+                counts[:used], slice_counts, _GLDZM_GENERIC)
+        context.advance(last - first)
+    empty = context.counts[:, _histogram.N_VOXELS] == 0
+    return {d: (values, empty) for d, values in generic.items()}
+
+
 def _run_ngl(context: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     window, spec = context.window, context.spec
     distance = spec.features.ngldm_distance
@@ -556,10 +588,11 @@ def _run_ngt(context: _Context) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 #: Generic count-matrix feature of each of a family's features, in the family's order.
 _GLRLM_GENERIC = tuple(glrlm._GENERIC.values())
 _GLSZM_GENERIC = tuple(glszm._GENERIC.values())
+_GLDZM_GENERIC = tuple(gldzm._GENERIC.values())
 _NGLDM_GENERIC = tuple(ngldm._GENERIC.values())
 
 _RUNNERS = {"stat": _run_stat, "cm": _run_cm, "rlm": _run_rlm, "szm": _run_szm,
-            "ngt": _run_ngt, "ngl": _run_ngl}
+            "dzm": _run_dzm, "ngt": _run_ngt, "ngl": _run_ngl}
 
 
 def _columns(family: str, wanted: list[str],
