@@ -453,7 +453,7 @@ def _run(argv: list[str] | None) -> int:
     except typer.Abort:
         typer.echo("radiome: aborted", err=True)
         return 130
-    except typer.TyperException as exc:  # usage errors: bad or missing arguments
+    except _usage_error() as exc:  # bad or missing arguments
         exc.show()
         return getattr(exc, "exit_code", 2)
     except RadiomeError as exc:
@@ -474,6 +474,13 @@ def _run(argv: list[str] | None) -> int:
         )
         return 3
     return result if isinstance(result, int) else 0
+
+
+def _usage_error() -> type[Exception]:
+    """typer's usage-error class: its own from typer 0.22, click's before (flwr 1.41 pins 0.20)."""
+    import click
+
+    return getattr(typer, "TyperException", click.ClickException)
 
 
 def _one_line(message: object) -> str:
