@@ -21,14 +21,19 @@ from radiome.volume import AcquisitionMetadata, Grid, Mask, Volume
 __all__ = [
     "BROKEN_KINDS",
     "HABITAT_TYPES",
+    "LONGITUDINAL_GROUPS",
     "LesionParams",
+    "TumourState",
     "habitat_case",
     "lesion_params",
+    "longitudinal_case",
     "synthetic_case",
     "synthetic_outcome",
     "textured_sphere",
+    "tumour_states",
     "write_cohort",
     "write_habitat_cohort",
+    "write_longitudinal_cohort",
 ]
 
 _AIR, _TISSUE, _LUNG = -1000.0, 40.0, -850.0
@@ -393,4 +398,219 @@ def write_habitat_cohort(
     manifest = pd.DataFrame(rows, columns=["case_id", "image", "mask", "roi", "modality",
                                            "planted"])
     write_manifest(manifest.drop(columns="planted"), folder / "manifest.csv")
+    return manifest
+
+
+#: What happens to the tumours of each group of :func:`write_longitudinal_cohort` by the last
+#: follow-up: factors of the baseline radius and texture SDs, and the resistant sub-region's
+#: share of the tumour volume (None: it keeps its baseline share).
+LONGITUDINAL_GROUPS = {
+    "responder": (0.65, 0.35, None),
+    "stable": (1.0, 1.0, None),
+    "resistant": (0.8, 1.0, 0.55),
+}
+_RESISTANT_HU = 60.0  # the resistant sub-region is this much brighter than the tumour's mean
+
+
+@dataclass(frozen=True)
+class TumourState:
+    """A longitudinal tumour at one time point: radius, intensity, textures, resistant share."""
+
+    radius_mm: float
+    mean_hu: float
+    texture_sd_hu: float
+    resistant_sd_hu: float
+    resistant_share: float
+
+
+def tumour_states(seed: int, group: str, n_followups: int = 1) -> list[TumourState]:
+    """The tumour of patient ``seed`` at baseline and each follow-up, for a response group.
+
+    The baseline is drawn from ``seed`` (radius 9-12 mm, mean 20-50 HU, texture SD 28-40 HU,
+    resistant sub-region with texture SD 50-60 HU making 8-15 % of the tumour); by follow-up
+    ``k`` of ``n_followups`` a fraction ``k / n_followups`` of the group's change
+    (:data:`LONGITUDINAL_GROUPS`) has happened.
+    """
+    if group not in LONGITUDINAL_GROUPS:
+        msg = f"unknown group {group!r}; choose from {', '.join(LONGITUDINAL_GROUPS)}"
+        raise ValueError(msg)
+    rng = np.random.default_rng([seed, 31])
+    radius, mean, sd = rng.uniform(9.0, 12.0), rng.uniform(20.0, 50.0), rng.uniform(28.0, 40.0)
+    share, resistant_sd = rng.uniform(0.08, 0.15), rng.uniform(50.0, 60.0)
+    radius_end, sd_end, share_end = LONGITUDINAL_GROUPS[group]
+    share_end = share if share_end is None else share_end
+    steps = np.linspace(0.0, 1.0, n_followups + 1)
+    return [TumourState(radius_mm=float(radius * (1 + f * (radius_end - 1))),
+                        mean_hu=float(mean), texture_sd_hu=float(sd * (1 + f * (sd_end - 1))),
+                        resistant_sd_hu=float(resistant_sd * (1 + f * (sd_end - 1))),
+                        resistant_share=float(share + f * (share_end - share)))
+            for f in steps]
+
+
+def _wave_texture(rng: np.random.Generator, coords: list[np.ndarray], scale_mm: float,
+                  n_waves: int = 24) -> np.ndarray:
+    """A smooth random field of SD about 1: ``n_waves`` plane waves of wavelength ~``scale_mm``.
+
+    Analytic in the coordinates (mm), so it moves exactly with a shifted scene.
+    """
+    directions = rng.standard_normal((n_waves, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    wavenumbers = 2 * np.pi / (scale_mm * rng.uniform(0.7, 1.4, size=n_waves))
+    phases = rng.uniform(0.0, 2 * np.pi, size=n_waves)
+    field = np.zeros(np.broadcast_shapes(*(c.shape for c in coords)))
+    for d, k, phase in zip(directions, wavenumbers, phases, strict=True):
+        field += np.cos(k * (d[0] * coords[0] + d[1] * coords[1] + d[2] * coords[2]) + phase)
+    return field * np.sqrt(2.0 / n_waves)
+
+
+def longitudinal_case(
+    seed: int,
+    state: TumourState,
+    *,
+    scan: int = 0,
+    shape: tuple[int, int, int] = (20, 48, 48),
+    spacing: tuple[float, float, float] = (2.0, 1.0, 1.0),
+) -> tuple[Volume, Mask, np.ndarray]:
+    """One scan of patient ``seed``'s tumour in a given state, and its planted sub-regions.
+
+    The tumour is an ellipsoid (axes from ``seed``) in fat-like tissue (-60 HU) with a smooth
+    texture of the state's SD about its mean. A resistant sub-region, the part of the tumour
+    nearest a point half a radius from the centre (direction from ``seed``) that makes
+    ``state.resistant_share`` of its volume, is 60 HU brighter with a finer, rougher texture.
+    Anatomy and textures come from ``seed`` alone, so the same patient's tumour keeps its
+    pattern over time. Each ``scan`` number gives a repositioning (the scene moved by up to
+    half a voxel along each axis, so the voxelised tumour and its mask change a little, as
+    after re-segmentation) and new scanner noise (SD 8 HU): two scans of one state are a
+    same-day test-retest pair.
+
+    Parameters
+    ----------
+    seed : int
+        The patient.
+    state : TumourState
+        The tumour at this time point (see :func:`tumour_states`).
+    scan : int
+        The scan: repositioning and noise.
+    shape, spacing
+        Array shape (z, y, x) and voxel size in mm (z, y, x).
+
+    Returns
+    -------
+    volume : Volume
+        The image (whole HU).
+    mask : Mask
+        The tumour (ROI ``tumour``).
+    planted : (Z, Y, X) int8 ndarray
+        0 outside the tumour, 1 in its treatment-sensitive part, 2 in the resistant sub-region.
+    """
+    rng = np.random.default_rng([seed, 32])
+    axes = state.radius_mm * rng.uniform(0.85, 1.15, size=3)
+    towards = rng.standard_normal(3)
+    towards /= np.linalg.norm(towards)
+    scan_rng = np.random.default_rng([seed, 33, scan])
+    shift = scan_rng.uniform(-0.5, 0.5, size=3) * np.asarray(spacing)
+    extent = np.asarray(shape) * np.asarray(spacing)
+
+    def frame(offset: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Tumour-centred coordinates, tumour and distance to the sub-region's seed point."""
+        coords = [(np.arange(n) + 0.5) * s - e / 2 - o for n, s, e, o in
+                  zip(shape, spacing, extent, offset, strict=True)]
+        z, y, x = np.meshgrid(*coords, indexing="ij", sparse=True)
+        tumour = (z / axes[0]) ** 2 + (y / axes[1]) ** 2 + (x / axes[2]) ** 2 <= 1.0
+        point = 0.5 * state.radius_mm * towards
+        distance = np.sqrt((z - point[0]) ** 2 + (y - point[1]) ** 2 + (x - point[2]) ** 2)
+        return [z, y, x], np.broadcast_to(tumour, shape), distance
+
+    _, centred, distance = frame(np.zeros(3))
+    reach = float(np.quantile(distance[centred], state.resistant_share))
+    coords, tumour, distance = frame(shift)
+    resistant = tumour & (distance <= reach)
+    main = _wave_texture(rng, coords, float(rng.uniform(2.0, 4.0)))
+    fine = _wave_texture(rng, coords, 1.5)
+    image = np.full(shape, -60.0)
+    image[tumour] = state.mean_hu + state.texture_sd_hu * main[tumour]
+    image[resistant] = state.mean_hu + _RESISTANT_HU + state.resistant_sd_hu * fine[resistant]
+    image = np.rint(image + scan_rng.normal(0.0, 8.0, size=shape))
+    grid = Grid(shape=shape, spacing=spacing, origin=(-extent[2] / 2, -extent[1] / 2, 0.0))
+    metadata = AcquisitionMetadata(modality="CT", manufacturer="radiome synthetic", kvp=120.0,
+                                   slice_thickness=spacing[0],
+                                   pixel_spacing=(spacing[1], spacing[2]))
+    source = f"longitudinal case {seed} scan {scan}"
+    volume = Volume(array=image, grid=grid, modality="CT", unit="HU", metadata=metadata,
+                    source=source)
+    planted = np.where(resistant, 2, np.where(tumour, 1, 0)).astype(np.int8)
+    return volume, Mask(array=tumour, grid=grid, roi="tumour", source=source), planted
+
+
+def write_longitudinal_cohort(
+    folder: str | Path,
+    *,
+    n_responders: int = 12,
+    n_stable: int = 8,
+    n_resistant: int = 4,
+    n_followups: int = 1,
+    rescan: bool = True,
+    seed: int = 0,
+    shape: tuple[int, int, int] = (20, 48, 48),
+    spacing: tuple[float, float, float] = (2.0, 1.0, 1.0),
+) -> pd.DataFrame:
+    """Write a synthetic longitudinal cohort (delta-radiomics, habitats over time) and its files.
+
+    Patients ``P000``, ``P001``, ... (patient ``i`` has seed ``seed + i``) are responders
+    (volume and heterogeneity fall: radius x0.65, texture SD x0.35 by the last follow-up),
+    stable (nothing changes but the scan: repositioning and noise), then resistant (the tumour
+    shrinks, radius x0.8, while its resistant sub-region grows from 8-15 % to 55 % of it, so
+    its intensity heterogeneity rises); see :func:`longitudinal_case` for the phantom. Each is
+    scanned at ``T0`` and ``T1`` ... ``T<n_followups>`` (42-84 days apart, dates from a
+    patient-specific start in 2024), and with ``rescan`` scanned twice at ``T0`` (a same-day
+    test-retest pair: case ids ``<patient>_T0`` and ``<patient>_T0_rescan``, both time point
+    ``T0``).
+
+    Writes ``images/<case>.nii.gz``, ``masks/<case>_tumour.nii.gz`` (label 1), the planted
+    sub-regions ``planted/<case>_planted.nii.gz`` (label map: 0 outside the tumour, 1 the
+    sensitive part, 2 the resistant sub-region), ``manifest.csv`` (``case_id, image, mask,
+    roi, patient, timepoint, date, modality``; paths relative to ``folder``) and
+    ``clinical.csv`` (``patient``, ``response``: 1 for responders).
+
+    Returns
+    -------
+    DataFrame
+        The manifest with absolute paths, plus the truth of each scan: ``group``,
+        ``response``, ``scan`` (0, or 1 for the rescan), ``days`` (from the patient's
+        baseline), ``radius_mm``, ``resistant_share`` and ``planted`` (the label map's path).
+    """
+    from radiome.cohort.manifest import write_manifest
+    from radiome.io import write_volume
+
+    folder = Path(folder)
+    groups = ["responder"] * n_responders + ["stable"] * n_stable + ["resistant"] * n_resistant
+    rows = []
+    for i, group in enumerate(groups):
+        patient, patient_seed = f"P{i:03d}", seed + i
+        rng = np.random.default_rng([patient_seed, 34])
+        start = np.datetime64("2024-01-01") + int(rng.integers(0, 300))
+        interval = int(rng.integers(42, 85))
+        for k, state in enumerate(tumour_states(patient_seed, group, n_followups)):
+            for repeat in range(2 if rescan and k == 0 else 1):
+                case_id = f"{patient}_T{k}" + ("_rescan" if repeat else "")
+                volume, mask, planted = longitudinal_case(
+                    patient_seed, state, scan=2 * k + repeat, shape=shape, spacing=spacing)
+                paths = [write_volume(volume, folder / "images" / f"{case_id}.nii.gz"),
+                         write_volume(mask, folder / "masks" / f"{case_id}_tumour.nii.gz"),
+                         write_volume(volume.with_array(planted.astype(np.float64)),
+                                      folder / "planted" / f"{case_id}_planted.nii.gz")]
+                rows.append({"case_id": case_id, "image": str(paths[0].resolve()),
+                             "mask": str(paths[1].resolve()), "roi": "1", "patient": patient,
+                             "timepoint": f"T{k}", "date": str(start + k * interval),
+                             "modality": "CT", "group": group,
+                             "response": int(group == "responder"), "scan": repeat,
+                             "days": k * interval, "radius_mm": state.radius_mm,
+                             "resistant_share": state.resistant_share,
+                             "planted": str(paths[2].resolve())})
+    manifest = pd.DataFrame(rows)
+    columns = ["case_id", "image", "mask", "roi", "patient", "timepoint", "date", "modality"]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_manifest(manifest[columns], folder / "manifest.csv")
+    clinical = manifest.drop_duplicates("patient")[["patient", "response"]]
+    clinical.to_csv(folder / "clinical.csv", index=False)
     return manifest
