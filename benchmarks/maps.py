@@ -335,7 +335,7 @@ def main(argv: list[str]) -> None:
         tool, case, radius, out = argv[1:5]
         _worker(tool, case, int(radius), Path(out))
         return
-    print(json.dumps(run_maps(), indent=1))
+    print(json.dumps(run_maps(progress=lambda line: print(line, file=sys.stderr)), indent=1))
 
 
 if __name__ == "__main__":

@@ -161,3 +161,17 @@ def test_fixed_bin_number_maps_use_the_whole_rois_grey_levels(shared_data):
         for family in MAP_FAMILIES:
             expected |= FAMILIES[family].compute(region, spec)
         _assert_same(_map_values(maps, voxel), expected, f"brain2 FBN {voxel}")
+
+
+def test_2d_processing_maps_use_in_slice_kernels_equal_to_extract(shared_data):
+    volume, mask = _case(shared_data, "lung1")
+    spec = _fbs_spec(volume, mask)
+    spec["preprocessing"]["dimensions"] = "2d"
+    spec["features"]["aggregations"] = ["2d_avg", "2d_smrg", "2_5d_dmrg", "2_5d_vmrg"]
+    maps = radiome.feature_maps(volume, mask, spec=spec, radius_voxels=2, kernel="sphere")
+    assert maps.radius == (0, 2, 2)
+    offsets = _kernel("sphere", 2)
+    offsets = offsets[offsets[:, 0] == 0]
+    for voxel in _voxels(mask.array, 3, 3, 10):
+        expected = _extracted(volume, _kernel_mask(mask.array, voxel, offsets, True), spec)
+        _assert_same(_map_values(maps, voxel), expected, f"lung1 2d {voxel}")

@@ -276,7 +276,8 @@ def _feature_means(matrix, row, col, count, n_matrices, grey, n_levels):
         values[21] = sums[k, 5]  # 7NFM: Σ (i+j-2μ)³ p_ij
         values[22] = sums[k, 6]  # AE86: Σ (i+j-2μ)⁴ p_ij
         values[23] = (hxy - hxy1) / hx  # R8DG: (HXY - HXY1) / HX
-        values[24] = np.sqrt(1.0 - np.exp(-2.0 * (hxy2 - hxy)))  # JN9H
+        # JN9H; HXY <= HXY2 (Gibbs), so a negative difference is rounding: 0, not NaN.
+        values[24] = np.sqrt(1.0 - np.exp(-2.0 * max(hxy2 - hxy, 0.0)))
         for f in range(25):
             if not np.isnan(values[f]):
                 totals[f] += values[f]
