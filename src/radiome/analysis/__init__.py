@@ -28,10 +28,13 @@ __all__ = [
     "SavedModel",
     "anova_f",
     "auc_delong",
+    "calibration_metrics",
     "calibration_plot",
+    "calibration_summary",
     "classification_metrics",
     "concordance",
     "cox_score",
+    "decision_curve_plot",
     "default_pipeline",
     "default_times",
     "delong_test",
@@ -53,6 +56,7 @@ __all__ = [
     "load_model",
     "logrank",
     "nested_cv",
+    "net_benefit",
     "nri",
     "predict",
     "predictive_value",
@@ -85,7 +89,9 @@ _MODULES = {
     ),
     "reclassification": ("idi", "likelihood_ratio_test", "nri"),
     "predictive": ("predictive_value", "treatment_effect"),
-    "plots": ("calibration_plot", "delta_waterfall", "forest_plot", "km_plot", "roc_plot"),
+    "plots": ("calibration_plot", "decision_curve_plot", "delta_waterfall", "forest_plot",
+              "km_plot", "roc_plot"),
+    "calibration": ("calibration_metrics", "calibration_summary", "net_benefit"),
     "delta": ("delta_features", "delta_repeatability", "delta_wide"),
     "tables": ("Cohort", "FeatureData", "load_cohort", "load_features", "read_features",
                "read_icc"),
@@ -121,6 +127,7 @@ if TYPE_CHECKING:
     from radiome.analysis.predictive import predictive_value, treatment_effect
     from radiome.analysis.plots import (
         calibration_plot,
+        decision_curve_plot,
         delta_waterfall,
         forest_plot,
         km_plot,
@@ -144,3 +151,4 @@ if TYPE_CHECKING:
         save_model,
     )
     from radiome.analysis._outcome import survival_array
+    from radiome.analysis.calibration import calibration_metrics, calibration_summary, net_benefit

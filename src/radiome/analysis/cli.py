@@ -103,6 +103,8 @@ def _shown(value) -> str:
     if isinstance(value, list):
         return f"{len(value)}" + (f" ({', '.join(map(str, value[:5]))}"
                                   f"{', ...' if len(value) > 5 else ''})" if value else "")
+    if isinstance(value, dict):
+        return f"{', '.join(map(str, value))} (see --json)"
     return str(value)
 
 

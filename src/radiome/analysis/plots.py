@@ -1,5 +1,5 @@
-"""PNG figures: ROC curves, calibration, Kaplan-Meier curves by risk group, forest plot,
-delta waterfall.
+"""PNG figures: ROC curves, calibration, decision curve, Kaplan-Meier curves by risk group,
+forest plot, delta waterfall.
 
 Figures are drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas (no pyplot, no
 global state) and written to the given path, which is returned.
@@ -16,7 +16,14 @@ import pandas as pd
 from radiome.analysis._outcome import binary_labels
 from radiome.errors import AnalysisError
 
-__all__ = ["calibration_plot", "delta_waterfall", "forest_plot", "km_plot", "roc_plot"]
+__all__ = [
+    "calibration_plot",
+    "decision_curve_plot",
+    "delta_waterfall",
+    "forest_plot",
+    "km_plot",
+    "roc_plot",
+]
 
 
 def _figure(width: float = 5.0, height: float = 4.5):
@@ -85,29 +92,62 @@ def roc_plot(y, scores, path, *, title: str = "ROC", ci=None) -> Path:
     return _save(fig, path)
 
 
-def calibration_plot(y, probability, path, *, n_bins: int = 10, title: str = "Calibration") -> Path:
-    """Observed event rate against mean predicted probability in quantile bins.
+def calibration_plot(y, probability, path, *, n_bins: int = 10, title: str = "Calibration",
+                     stats: dict | None = None) -> Path:
+    """Observed event rate against predicted probability: quantile bins and a lowess curve.
 
     ``probability`` (n,) or (k, n); k rows are averaged per case first (each row being
     out-of-fold, so is the average). Bins by ``sklearn.calibration.calibration_curve``
-    (strategy "quantile").
+    (strategy "quantile"); the smooth curve is statsmodels' lowess of the 0/1 outcome on the
+    probability (frac 2/3). ``stats`` (e.g. a summary with ``calibration_intercept``,
+    ``calibration_slope``, ``brier`` and their ``_ci_low``/``_ci_high``) goes in the title.
     """
     from sklearn.calibration import calibration_curve
+    from statsmodels.nonparametric.smoothers_lowess import lowess
 
     _, y01 = binary_labels(y)
     prob = np.atleast_2d(np.asarray(probability, dtype=np.float64)).mean(axis=0)
     observed, predicted = calibration_curve(y01, prob, n_bins=n_bins, strategy="quantile")
+    smooth = lowess(y01, prob, frac=2 / 3, it=0, return_sorted=True)
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")
-    ax.plot(predicted, observed, marker="o", color="C0", label="model")
+    ax.plot(predicted, observed, "o", color="C0", label=f"{n_bins} quantile bins")
+    ax.plot(smooth[:, 0], np.clip(smooth[:, 1], 0, 1), color="C1", label="lowess")
+    if stats is not None:
+        title += "\n" + ", ".join(
+            f"{label} {stats[key]:.2f} ({stats[key + '_ci_low']:.2f}-{stats[key + '_ci_high']:.2f})"
+            for key, label in (("calibration_intercept", "intercept"),
+                               ("calibration_slope", "slope"), ("brier", "Brier")))
     ax.set(
         xlabel="predicted probability",
         ylabel="observed frequency",
-        title=title,
         xlim=(0, 1),
         ylim=(0, 1),
     )
+    ax.set_title(title, fontsize=8)
     ax.legend(loc="upper left")
+    return _save(fig, path)
+
+
+def decision_curve_plot(curve: dict, path, *, title: str = "Decision curve") -> Path:
+    """Net benefit of the model, treat-all and treat-none over the threshold probabilities.
+
+    ``curve`` is :func:`~radiome.analysis.net_benefit`'s dict (or the ``net_benefit`` entry of
+    a summary): ``thresholds``, ``values``, ``treat_all``, ``treat_none``.
+    """
+    pt = np.asarray(curve["thresholds"], dtype=np.float64)
+    model = np.asarray(curve["values"], dtype=np.float64)
+    treat_all = np.asarray(curve["treat_all"], dtype=np.float64)
+    fig, ax = _figure()
+    ax.plot(pt, model, color="C0", label="model")
+    ax.plot(pt, treat_all, color="C2", lw=1, label="treat all")
+    ax.plot(pt, np.asarray(curve["treat_none"], dtype=np.float64), color="black", lw=1,
+            label="treat none")
+    top = max(float(np.nanmax(model)), float(treat_all[0]), 0.01)
+    ax.set(xlabel="threshold probability", ylabel="net benefit", xlim=(0, 1),
+           ylim=(-0.1 * top, 1.1 * top))
+    ax.set_title(title, fontsize=8)
+    ax.legend(loc="upper right")
     return _save(fig, path)
 
 

@@ -21,6 +21,7 @@ from sklearn.base import clone
 
 from radiome.analysis._bootstrap import bootstrap_ci
 from radiome.analysis._outcome import binary_labels, is_survival, split_survival, survival_array
+from radiome.analysis.calibration import calibration_summary
 from radiome.analysis.diagnostic import fast_auc
 from radiome.analysis.pipeline import _take, outer_splits
 from radiome.errors import AnalysisError, AnalysisWarning
@@ -73,6 +74,8 @@ class CVResult:
         Binary: ``auc, auc_ci_low, auc_ci_high`` and ``sensitivity``, ``specificity``, ``ppv``,
         ``npv`` with their ``_ci_low``/``_ci_high`` (each the mean over repeats of the pooled
         out-of-fold value), ``auc_sd_repeats``.
+        Binary also: ``calibration_intercept``, ``calibration_slope``, ``brier`` with CIs and
+        the decision curve ``net_benefit`` (see :func:`~radiome.analysis.calibration_summary`).
         Survival: ``c_index`` (Harrell) and ``uno_c`` with CIs, ``td_auc`` (mean
         cumulative/dynamic AUC over ``times``), ``ibs`` (integrated Brier score), and the
         log-rank test of the high/low-risk groups of the first repeat (``logrank_p``).
@@ -122,7 +125,10 @@ class CVResult:
                 float(high[i]),
             )
         out["auc_sd_repeats"] = float(np.std(np.atleast_1d(fast_auc(self.y, self.risk)), ddof=0))
-        return out
+        return out | calibration_summary(
+            self.y, self.risk, groups=self.groups, n_boot=n_boot, level=level,
+            random_state=seed
+        )
 
     def _survival_summary(self, n_boot: int, level: float, seed: int) -> dict:
         """Survival metrics: C-indices with CIs, td-AUC, IBS, log-rank of the risk groups."""

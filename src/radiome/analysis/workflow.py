@@ -51,7 +51,8 @@ def evaluate(
     random_state : int, default 0
     n_jobs : int, default 1
     plots : path, optional
-        Folder for PNG figures: ``roc.png`` and ``calibration.png`` (binary) or
+        Folder for PNG figures: ``roc.png``, ``calibration.png`` and ``decision_curve.png``
+        (binary) or
         ``km_risk_groups.png`` (survival, first repeat's groups). The ROC plot shows the same
         AUC and interval as the summary.
     progress : callable, optional
@@ -100,12 +101,13 @@ def evaluate(
 
 def _plots(result: CVResult, summary: dict, folder: Path) -> None:
     """Write the evaluation figures of ``result`` (with ``summary``'s AUC CI) into ``folder``."""
-    from radiome.analysis.plots import calibration_plot, km_plot, roc_plot
+    from radiome.analysis.plots import calibration_plot, decision_curve_plot, km_plot, roc_plot
 
     if result.task == "binary":
         ci = (summary["auc"], summary["auc_ci_low"], summary["auc_ci_high"], summary["ci_method"])
         roc_plot(result.y, result.risk, folder / "roc.png", title="Nested CV, out-of-fold", ci=ci)
-        calibration_plot(result.y, result.risk, folder / "calibration.png")
+        calibration_plot(result.y, result.risk, folder / "calibration.png", stats=summary)
+        decision_curve_plot(summary["net_benefit"], folder / "decision_curve.png")
     else:
         group = np.where(result.predicted[0], "high risk", "low risk")
         km_plot(result.y, group, folder / "km_risk_groups.png")
