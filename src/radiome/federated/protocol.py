@@ -1,0 +1,280 @@
+"""The federated study as requests and summed answers, independent of the transport.
+
+The server side is a :class:`Study`: it issues a JSON-able request, receives the **sum over
+sites** of the answers (and each site's small plain-text metrics) and moves on. A site answers
+with :func:`answer` on its own :class:`SiteData`. The Flower app (:mod:`radiome.federated.app`)
+only carries requests and answers; :func:`run_in_process` carries them by a function call, which
+is how the mathematics is tested against the pooled computation.
+
+Stages: ``moments`` (counts, sums, missing; event times for Cox), ``newton`` with the spread
+about the pooled mean in its first round, then Newton rounds until every fit has converged. The
+logistic fits are the model on all sites plus, with leave-one-site-out validation, one fit
+without each site; they share the rounds, an excluded site answering zeros.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from radiome.errors import AnalysisError
+from radiome.federated import sums as S
+
+__all__ = ["SiteData", "Study", "answer", "load_site", "run_in_process"]
+
+_TOL = 1e-10  # Newton stops when every coordinate of the step is below this (z-scored scale)
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """One site's rows: features (NaN = missing), outcome and optional survival columns."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    time: np.ndarray | None = None
+    event: np.ndarray | None = None
+
+    @property
+    def complete(self) -> np.ndarray:
+        """Rows with every feature and outcome present (the rows the models use)."""
+        ok = ~np.isnan(self.x).any(axis=1) & ~np.isnan(self.y)
+        if self.time is not None:
+            ok &= ~np.isnan(self.time) & ~np.isnan(self.event)
+        return ok
+
+
+def load_site(path: str | Path, name: str, *, features: list[str], id_col: str, outcome: str,
+              time: str | None = None, event: str | None = None) -> SiteData:
+    """Read and check one site's wide table (CSV or Parquet) before anything leaves the site.
+
+    Raises
+    ------
+    AnalysisError
+        Unreadable table, missing or non-numeric columns, duplicate ids, an outcome that is not
+        0/1, negative times, an event column that is not 0/1 (every problem in one message).
+    """
+    path = Path(path)
+    try:
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        msg = f"{path}: site {name!r}: cannot read the table ({' '.join(str(exc).split())})"
+        raise AnalysisError(msg) from exc
+    wanted = [id_col, outcome, *features, *(c for c in (time, event) if c)]
+    problems = [f"column {c!r} missing" for c in wanted if c not in table.columns]
+    numeric = [c for c in wanted[1:] if c in table.columns]
+    problems += [f"column {c!r} is not numeric" for c in numeric
+                 if not pd.api.types.is_numeric_dtype(table[c])]
+    if id_col in table.columns and table[id_col].duplicated().any():
+        problems.append(f"{int(table[id_col].duplicated().sum())} duplicate id(s) in {id_col!r}")
+    for col in (outcome, event):
+        if col and col in numeric and not table[col].dropna().isin([0, 1]).all():
+            problems.append(f"column {col!r} must be 0/1")
+    if time and time in numeric and (table[time].dropna() < 0).any():
+        problems.append(f"column {time!r} has negative times")
+    if not problems and not np.isfinite(table[features].to_numpy(float)[
+            ~np.isnan(table[features].to_numpy(float))]).all():
+        problems.append("features hold infinite values")
+    if problems:
+        msg = f"{path}: site {name!r} refused: {'; '.join(problems)}"
+        raise AnalysisError(msg)
+    col = (lambda c: table[c].to_numpy(float) if c else None)  # noqa: E731
+    return SiteData(name, table[features].to_numpy(float), col(outcome), col(time), col(event))
+
+
+def answer(request: dict, site: SiteData) -> tuple[dict[str, np.ndarray], dict]:
+    """A site's answer to a request: arrays to be summed over sites, and plain-text metrics."""
+    stage = request["stage"]
+    metrics: dict = {"site": site.name}
+    if stage == "moments":
+        arrays = S.moment_sums(site.x)
+        if request["cox"]:
+            times = site.time[site.complete & (site.event > 0)]
+            metrics["event_times"] = json.dumps(sorted(set(times.tolist())))
+        return arrays, metrics
+    mean = np.asarray(request["mean"])
+    arrays = S.spread_sums(site.x, mean) if request.get("spread") else {}
+    rows = site.complete
+    centred = site.x[rows] - mean
+    for i, fit in enumerate(request["logistic"]):
+        beta = np.asarray(fit["beta"])
+        part = S.logistic_sums(centred, site.y[rows], beta)
+        prob = S._sigmoid(beta[0] + centred @ beta[1:])
+        part["hist"] = S.score_histograms(prob, site.y[rows])
+        if fit["exclude"] == site.name:
+            metrics["loso_auc"] = _auc(site.y[rows], prob)
+            part = {k: np.zeros_like(v) for k, v in part.items()}
+        elif not fit["exclude"]:
+            metrics["auc"] = _auc(site.y[rows], prob)
+        arrays.update({f"logistic{i}.{k}": v for k, v in part.items()})
+    if request.get("cox"):
+        beta = np.asarray(request["cox"]["beta"])
+        part = S.cox_sums(centred, site.time[rows], site.event[rows],
+                          np.asarray(request["cox"]["times"]), beta)
+        arrays.update({f"cox.{k}": v for k, v in part.items()})
+        metrics["c_index"] = _c_index(site.time[rows], site.event[rows], centred @ beta)
+    return arrays, metrics
+
+
+@dataclass
+class Study:
+    """Server-side state of a federated study over ``features`` (see the module docstring).
+
+    Parameters
+    ----------
+    features : list of str
+    l2 : float
+        L2 penalty of the logistic model (``l2/2 sum beta^2``, intercept unpenalised).
+    cox : bool
+        Also fit a Cox model (sites need time and event columns).
+    loso : bool
+        Leave-one-site-out logistic fits in the same rounds.
+    max_newton : int
+        Newton rounds at most.
+    """
+
+    features: list[str]
+    l2: float = 1.0
+    cox: bool = False
+    loso: bool = True
+    max_newton: int = 30
+    stage: str = "moments"
+    sites: list[str] = field(default_factory=list)
+    rounds: int = 0
+    n: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    sd: np.ndarray | None = None
+    missing: np.ndarray | None = None
+    fits: list[dict] = field(default_factory=list)
+    cox_fit: dict | None = None
+    site_metrics: dict[str, dict] = field(default_factory=dict)
+
+    def request(self) -> dict | None:
+        """The next request to every site, or None when the study is complete."""
+        if self.stage == "moments":
+            return {"stage": "moments", "cox": self.cox}
+        if self.stage == "done":
+            return None
+        req = {"stage": "newton", "spread": self.sd is None, "mean": self.mean.tolist(),
+               "logistic": [{"exclude": f["exclude"], "beta": _centred_beta(f["beta"], self.sd,
+                                                                          True).tolist()}
+                            for f in self.fits]}
+        if self.cox_fit is not None:
+            req["cox"] = {"times": self.cox_fit["times"],
+                          "beta": _centred_beta(self.cox_fit["beta"], self.sd, False).tolist()}
+        return req
+
+    def absorb(self, total: dict[str, np.ndarray], metrics: list[dict]) -> None:
+        """Take the summed answers of the last request and the sites' metrics."""
+        self.rounds += 1
+        for m in metrics:
+            self.site_metrics.setdefault(m["site"], {}).update(
+                {k: v for k, v in m.items() if k not in ("site", "event_times", "keys")})
+        if self.stage == "moments":
+            self._start(total, metrics)
+            return
+        if "ss" in total:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.sd = np.sqrt(total["ss"] / (self.n - 1))
+            if not np.all(self.sd > 0):
+                flat = [f for f, s in zip(self.features, self.sd, strict=True) if not s > 0]
+                msg = f"federated study: feature(s) {flat} are constant over all sites"
+                raise AnalysisError(msg)
+        for i, fit in enumerate(self.fits):
+            if fit["converged"]:
+                continue
+            part = {k.split(".", 1)[1]: v for k, v in total.items()
+                    if k.startswith(f"logistic{i}.")}
+            loglik, grad, hess = S.logistic_derivatives(part, self.sd)
+            penalised = np.arange(grad.size) > 0
+            step = S.newton_step(fit["beta"], grad, hess, self.l2, penalised)
+            fit.update(beta=fit["beta"] + step, iterations=fit["iterations"] + 1,
+                       loglik=loglik, converged=bool(np.max(np.abs(step)) < _TOL),
+                       hist=part["hist"])
+        if self.cox_fit is not None and not self.cox_fit["converged"]:
+            part = {k.split(".", 1)[1]: v for k, v in total.items() if k.startswith("cox.")}
+            loglik, grad, hess = S.cox_derivatives(part, self.sd)
+            step = np.linalg.solve(hess, grad)
+            self.cox_fit.update(beta=self.cox_fit["beta"] + step, loglik=loglik,
+                                iterations=self.cox_fit["iterations"] + 1,
+                                converged=bool(np.max(np.abs(step)) < _TOL))
+        fits = [*self.fits, *([self.cox_fit] if self.cox_fit else [])]
+        if all(f["converged"] for f in fits) or self.rounds > self.max_newton:
+            self.stage = "done"
+
+    def _start(self, total: dict[str, np.ndarray], metrics: list[dict]) -> None:
+        """Set up the Newton stage from the summed moments."""
+        self.sites = sorted(m["site"] for m in metrics)
+        self.n, self.mean, _ = S.pooled_moments(total)
+        self.missing = total["missing"]
+        p = len(self.features)
+        excluded = ["", *(self.sites if self.loso and len(self.sites) > 2 else [])]
+        self.fits = [{"exclude": e, "beta": np.zeros(p + 1), "iterations": 0, "converged": False}
+                     for e in excluded]
+        if self.cox:
+            times = sorted({t for m in metrics for t in json.loads(m["event_times"])})
+            self.cox_fit = {"times": times, "beta": np.zeros(p), "iterations": 0,
+                            "converged": False}
+        self.stage = "newton"
+
+    def result(self) -> dict:
+        """Statistics, models and evaluation of the finished study (JSON-able)."""
+        fit = self.fits[0]
+        out = {
+            "statistics": pd.DataFrame({"feature": self.features, "n": self.n.astype(int),
+                                        "mean": self.mean, "sd": self.sd,
+                                        "missing": self.missing.astype(int)}),
+            "logistic": _model_json(fit, self.features, intercept=True),
+            "auc": S.auc_from_histograms(fit["hist"]),
+            "sites": self.site_metrics,
+            "rounds": self.rounds,
+        }
+        if self.cox_fit is not None:
+            out["cox"] = _model_json(self.cox_fit, self.features, intercept=False)
+        return out
+
+
+def run_in_process(study: Study, sites: list[SiteData]) -> Study:
+    """Run ``study`` over ``sites`` by plain function calls (sums in float64); returns it."""
+    while (req := study.request()) is not None:
+        answers = [answer(req, site) for site in sites]
+        total = {k: sum(a[0][k] for a in answers) for k in answers[0][0]}
+        study.absorb(total, [a[1] for a in answers])
+    return study
+
+
+def _centred_beta(beta: np.ndarray, sd: np.ndarray | None, intercept: bool) -> np.ndarray:
+    """Coefficients of z-scored features as coefficients of centred ones (0 before the SD)."""
+    if sd is None:
+        return beta
+    return np.concatenate([beta[:1], beta[1:] / sd]) if intercept else beta / sd
+
+
+def _model_json(fit: dict, features: list[str], *, intercept: bool) -> dict:
+    """A fitted model as ``{"intercept", "coefficients", "iterations", "converged"}``."""
+    coef = fit["beta"][1:] if intercept else fit["beta"]
+    out = {"coefficients": dict(zip(features, map(float, coef), strict=True)),
+           "iterations": fit["iterations"], "converged": fit["converged"],
+           "loglik": fit.get("loglik")}
+    if intercept:
+        out = {"intercept": float(fit["beta"][0]), **out}
+    return out
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    """Site AUC (NaN with one class)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score)) if np.unique(y).size == 2 else float("nan")
+
+
+def _c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
+    """Site Harrell C-index of ``risk``."""
+    from radiome.analysis.survival import harrell_c
+
+    y = np.array(list(zip(event > 0, time, strict=True)), dtype=[("event", bool), ("time", float)])
+    return float(harrell_c(y, risk))

@@ -1,0 +1,137 @@
+"""Federated analyses run in one process equal the same analyses on the pooled table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from radiome.analysis import ComBat
+from radiome.errors import AnalysisError
+from radiome.federated import SiteData, Study, load_site, multisite_tables, run_in_process
+from radiome.federated import sums as S
+from radiome.federated.demo import FEATURES
+
+FEATS = list(FEATURES)
+
+
+def _sites(tables):
+    return [SiteData(name, t[FEATS].to_numpy(float), t["grade"].to_numpy(float),
+                     t["time"].to_numpy(float), t["event"].to_numpy(float))
+            for name, t in tables.items()]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return multisite_tables(0)
+
+
+@pytest.fixture(scope="module")
+def study(tables):
+    return run_in_process(Study(FEATS, l2=1.0, cox=True), _sites(tables))
+
+
+@pytest.fixture(scope="module")
+def pooled(tables, study):
+    table = pd.concat(tables.values(), ignore_index=True)
+    x = table[FEATS].to_numpy(float)
+    rows = ~np.isnan(x).any(axis=1)
+    z = (x[rows] - study.mean) / study.sd
+    return table, x, rows, z
+
+
+def _pooled_logistic(z, y, l2):
+    model = LogisticRegression(C=1.0 / l2 if l2 else np.inf, solver="newton-cholesky",
+                               tol=1e-14, max_iter=1000)
+    model.fit(z, y)
+    return np.concatenate([model.intercept_, model.coef_[0]])
+
+
+def test_federated_mean_and_sd_equal_pooled_to_1e9(study, pooled):
+    _, x, _, _ = pooled
+    np.testing.assert_allclose(study.mean, np.nanmean(x, axis=0), rtol=1e-9)
+    np.testing.assert_allclose(study.sd, np.nanstd(x, axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_array_equal(study.missing, np.isnan(x).sum(axis=0))
+
+
+def test_federated_logistic_l2_equals_pooled_sklearn_fit_to_1e6(study, pooled):
+    table, _, rows, z = pooled
+    expected = _pooled_logistic(z, table["grade"].to_numpy()[rows], 1.0)
+    np.testing.assert_allclose(study.fits[0]["beta"], expected, atol=1e-6)
+    assert study.fits[0]["converged"]
+
+
+def test_federated_unpenalised_logistic_equals_pooled_maximum_likelihood(tables, pooled):
+    table, _, rows, z = pooled
+    fitted = run_in_process(Study(FEATS, l2=0.0, loso=False), _sites(tables))
+    expected = _pooled_logistic(z, table["grade"].to_numpy()[rows], 0.0)
+    np.testing.assert_allclose(fitted.fits[0]["beta"], expected, atol=1e-6)
+
+
+def test_federated_cox_efron_equals_lifelines_and_sksurv_on_pooled(study, pooled):
+    from lifelines import CoxPHFitter
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+    table, _, rows, z = pooled
+    frame = pd.DataFrame(z, columns=FEATS)
+    frame["T"], frame["E"] = table["time"].to_numpy()[rows], table["event"].to_numpy()[rows]
+    lifelines = CoxPHFitter().fit(frame, "T", "E", fit_options={"precision": 1e-12})
+    np.testing.assert_allclose(study.cox_fit["beta"], lifelines.params_.to_numpy(), atol=1e-6)
+    assert study.cox_fit["loglik"] == pytest.approx(lifelines.log_likelihood_, rel=1e-12)
+    y = np.array(list(zip(frame["E"] > 0, frame["T"], strict=True)),
+                 dtype=[("event", bool), ("time", float)])
+    sksurv = CoxPHSurvivalAnalysis(ties="efron", tol=1e-12, n_iter=200).fit(z, y)
+    np.testing.assert_allclose(study.cox_fit["beta"], sksurv.coef_, atol=1e-9)
+
+
+def test_pooled_auc_from_histograms_within_0005_of_exact(study, pooled):
+    table, _, rows, z = pooled
+    beta = study.fits[0]["beta"]
+    exact = roc_auc_score(table["grade"].to_numpy()[rows], z @ beta[1:])
+    assert abs(study.result()["auc"] - exact) < 0.005
+
+
+def test_leave_one_site_out_fit_equals_pooled_fit_without_that_site(tables, study, pooled):
+    table, _, rows, z = pooled
+    fit = next(f for f in study.fits if f["exclude"] == "site_b")
+    keep = (table["case_id"].str.startswith("site_b") == False).to_numpy()[rows]  # noqa: E712
+    expected = _pooled_logistic(z[keep], table["grade"].to_numpy()[rows][keep], 1.0)
+    np.testing.assert_allclose(fit["beta"], expected, atol=1e-6)
+    held_out = table["case_id"].str.startswith("site_b").to_numpy()[rows]
+    auc = roc_auc_score(table["grade"].to_numpy()[rows][held_out], z[held_out] @ fit["beta"][1:])
+    assert study.site_metrics["site_b"]["loso_auc"] == pytest.approx(auc, abs=1e-9)
+
+
+def test_federated_combat_equals_pooled_combat_to_1e6(tables):
+    parts = [t[FEATS[:-1]].dropna().to_numpy(float) for t in tables.values()]
+    total = {k: sum(S.combat_sums(x)[k] for x in parts) for k in ("n", "sum", "ss_within")}
+    grand_mean, var_pooled = S.combat_global(total)
+    federated = np.vstack([S.combat_harmonise(x, grand_mean, var_pooled) for x in parts])
+    batch = np.repeat(list(tables), [len(x) for x in parts])
+    pooled = ComBat().fit_transform(np.vstack(parts), batch=batch)
+    np.testing.assert_allclose(federated, pooled, atol=1e-6)
+
+
+def test_auc_from_histograms_counts_ties_in_a_bin_as_half():
+    hist = np.zeros((2, 4))
+    hist[0, [0, 2]] = 1  # negatives in bins 0 and 2
+    hist[1, [2, 3]] = 1  # positives in bins 2 and 3
+    assert S.auc_from_histograms(hist) == pytest.approx((1 + 0.5 + 1 + 1) / 4)
+
+
+def test_malformed_site_table_is_refused_naming_every_problem(tmp_path, tables):
+    bad = tables["site_a"].drop(columns=["entropy"]).assign(grade=2)
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(AnalysisError, match=r"bad.csv: site 'a' refused: column 'entropy' "
+                                            r"missing; column 'grade' must be 0/1"):
+        load_site(path, "a", features=FEATS, id_col="case_id", outcome="grade")
+
+
+def test_constant_feature_over_all_sites_is_an_error(tables):
+    sites = [SiteData(s.name, np.column_stack([s.x[:, 0], np.ones(len(s.y))]), s.y)
+             for s in _sites(tables)]
+    with pytest.raises(AnalysisError, match=r"\['flat'\] are constant"):
+        run_in_process(Study(["volume", "flat"]), sites)
