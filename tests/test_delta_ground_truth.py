@@ -120,3 +120,45 @@ def test_planted_label_maps_hold_the_resistant_share_of_each_scan(study):
         assert ((planted > 0) == tumour).all()
         share = float((planted == 2).sum() / tumour.sum())
         assert share == pytest.approx(row.resistant_share, abs=0.04), Path(row.planted).name
+
+
+@pytest.fixture(scope="module")
+def habitat_deltas(study) -> pd.DataFrame:
+    """A two-habitat model fitted on the baseline scans, applied unchanged at every time point,
+    and the deltas of the stored habitats (ROIs ``1#h<k>``) with each habitat's mean HU."""
+    folder = study["folder"]
+    store = f"sqlite:///{folder / 'study.db'}"
+    manifest = pd.read_csv(folder / "cohort" / "manifest.csv")
+    baseline = folder / "cohort" / "baseline.csv"
+    manifest.loc[manifest["case_id"].str.endswith("_T0")].to_csv(baseline, index=False)
+    model = folder / "habitats.joblib"
+    spec = folder / "spec.yaml"
+    assert main(["habitats", str(baseline), "--spec", str(spec), "--store", store, "--out",
+                 str(folder / "fit"), "--k", "2", "--fit-model", str(model)]) == 0
+    assert main(["habitats", str(folder / "cohort" / "manifest.csv"), "--store", store, "--out",
+                 str(folder / "habitats"), "--model", str(model)]) == 0
+    out = folder / "habitat_deltas.csv"
+    assert main(["delta", "--store", store, "--baseline", "T0", "--followup", "T1",
+                 "--out", str(out)]) == 0
+    deltas = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    deltas = deltas.loc[deltas["roi"].astype(str).str.contains("#h")]
+    groups = study["truth"].drop_duplicates("patient").set_index("patient")["group"]
+    return deltas.join(groups, on="patient")
+
+
+def test_habitats_over_time_show_the_resistant_habitats_share_rising(study, habitat_deltas):
+    from radiome.cohort import FeatureStore
+
+    stored = FeatureStore(f"sqlite:///{study['folder'] / 'study.db'}", create=False).features()
+    means = stored.loc[stored["roi"].str.contains("#h") & (stored["feature"] == "stat_mean")]
+    bright = means.groupby("roi")["value"].mean().idxmax()  # the resistant habitat: +60 HU
+    fraction = habitat_deltas.loc[(habitat_deltas["roi"] == bright)
+                                  & (habitat_deltas["feature"] == "hab_fraction")
+                                  & (habitat_deltas["delta_kind"] == "absolute")]
+    fraction = fraction.set_index("patient")
+    resistant = fraction.loc[fraction["group"] == "resistant", "value"]
+    others = fraction.loc[fraction["group"] != "resistant", "value"]
+    assert len(resistant) == 4
+    assert len(others) == 20
+    assert (resistant > 0.2).all(), resistant  # planted: ~10 % -> 55 % of the tumour
+    assert others.abs().max() < resistant.min(), others.describe()

@@ -17,21 +17,23 @@ from pathlib import Path
 __all__ = ["VALUE_LIBRARIES", "software_difference", "software_key", "software_versions"]
 
 #: Distributions whose version can change a feature value (reading, resampling, filtering,
-#: counting, rounding), in the order they are reported.
+#: counting, rounding, clustering habitats), in the order they are reported.
 VALUE_LIBRARIES = (
     "numpy",
     "scipy",
     "SimpleITK",
     "PyWavelets",
     "scikit-image",
+    "scikit-learn",
     "numba",
     "pydicom",
     "highdicom",
 )
 
-#: The parts of radiome whose code computes values (readers, preprocessing, filters, features).
-_VALUE_CODE = ("io", "preprocess", "filters", "features", "data", "extraction.py", "volume.py",
-               "spec.py")
+#: The parts of radiome whose code computes values (readers, preprocessing, filters, features,
+#: voxel maps, habitats).
+_VALUE_CODE = ("io", "preprocess", "filters", "features", "maps", "habitats", "data",
+               "extraction.py", "volume.py", "spec.py")
 
 
 @functools.cache
