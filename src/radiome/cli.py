@@ -20,6 +20,7 @@ import typer
 
 from radiome.analysis.cli import app as _model_app
 from radiome.analysis.delta_cli import app as _delta_app
+from radiome.analysis.radiogenomics_cli import app as _radiogenomics_app
 from radiome.habitats.cli import app as _habitats_app
 from radiome.maps.cli import app as _maps_app
 from radiome.reliability.cli import app as _reliability_app
@@ -431,6 +432,7 @@ def export(
 
 app.registered_commands.extend(_reliability_app.registered_commands)
 app.registered_commands.extend(_delta_app.registered_commands)
+app.registered_commands.extend(_radiogenomics_app.registered_commands)
 app.registered_commands.extend(_habitats_app.registered_commands)
 app.registered_commands.extend(_maps_app.registered_commands)
 

@@ -24,9 +24,14 @@ __all__ = [
     "Cohort",
     "ComBat",
     "FeatureData",
+    "PenalizedLogistic",
+    "PenalizedRegression",
+    "RadiogenomicData",
     "ReliabilityFilter",
     "SavedModel",
     "anova_f",
+    "association_heatmap",
+    "association_screen",
     "auc_delong",
     "calibration_metrics",
     "calibration_plot",
@@ -54,11 +59,13 @@ __all__ = [
     "load_cohort",
     "load_features",
     "load_model",
+    "load_radiogenomics",
     "logrank",
     "nested_cv",
     "net_benefit",
     "nri",
     "predict",
+    "predict_genomic",
     "predictive_value",
     "read_features",
     "read_icc",
@@ -69,6 +76,7 @@ __all__ = [
     "time_dependent_auc",
     "treatment_effect",
     "uno_c",
+    "volcano_plot",
     "youden_threshold",
 ]
 
@@ -89,8 +97,11 @@ _MODULES = {
     ),
     "reclassification": ("idi", "likelihood_ratio_test", "nri"),
     "predictive": ("predictive_value", "treatment_effect"),
-    "plots": ("calibration_plot", "decision_curve_plot", "delta_waterfall", "forest_plot",
-              "km_plot", "roc_plot"),
+    "plots": ("association_heatmap", "calibration_plot", "decision_curve_plot",
+              "delta_waterfall", "forest_plot", "km_plot", "roc_plot", "volcano_plot"),
+    "penalized": ("PenalizedLogistic", "PenalizedRegression"),
+    "radiogenomics": ("RadiogenomicData", "association_screen", "load_radiogenomics",
+                      "predict_genomic"),
     "calibration": ("calibration_metrics", "calibration_summary", "net_benefit"),
     "delta": ("delta_features", "delta_repeatability", "delta_wide"),
     "tables": ("Cohort", "FeatureData", "load_cohort", "load_features", "read_features",
@@ -126,12 +137,14 @@ if TYPE_CHECKING:
     from radiome.analysis.reclassification import idi, likelihood_ratio_test, nri
     from radiome.analysis.predictive import predictive_value, treatment_effect
     from radiome.analysis.plots import (
+        association_heatmap,
         calibration_plot,
         decision_curve_plot,
         delta_waterfall,
         forest_plot,
         km_plot,
         roc_plot,
+        volcano_plot,
     )
     from radiome.analysis.delta import delta_features, delta_repeatability, delta_wide
     from radiome.analysis.tables import (
@@ -152,3 +165,10 @@ if TYPE_CHECKING:
     )
     from radiome.analysis._outcome import survival_array
     from radiome.analysis.calibration import calibration_metrics, calibration_summary, net_benefit
+    from radiome.analysis.penalized import PenalizedLogistic, PenalizedRegression
+    from radiome.analysis.radiogenomics import (
+        RadiogenomicData,
+        association_screen,
+        load_radiogenomics,
+        predict_genomic,
+    )

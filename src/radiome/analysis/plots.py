@@ -1,5 +1,5 @@
 """PNG figures: ROC curves, calibration, decision curve, Kaplan-Meier curves by risk group,
-forest plot, delta waterfall.
+forest plot, delta waterfall, radiogenomic volcano plot and clustered heat map.
 
 Figures are drawn on ``matplotlib.figure.Figure`` objects with the Agg canvas (no pyplot, no
 global state) and written to the given path, which is returned.
@@ -17,12 +17,14 @@ from radiome.analysis._outcome import binary_labels
 from radiome.errors import AnalysisError
 
 __all__ = [
+    "association_heatmap",
     "calibration_plot",
     "decision_curve_plot",
     "delta_waterfall",
     "forest_plot",
     "km_plot",
     "roc_plot",
+    "volcano_plot",
 ]
 
 
@@ -253,4 +255,71 @@ def delta_waterfall(deltas: pd.DataFrame, path, *, feature: str = "morph_volume"
                        Patch(color="C0", label="fall beyond RC"),
                        Patch(color="0.6", label="within noise"),
                        Patch(color="0.88", label="±RC")], fontsize=7, loc="upper right")
+    return _save(fig, path)
+
+
+def volcano_plot(table: pd.DataFrame, path, *, fdr: float = 0.05, n_labels: int = 8,
+                 title: str = "Radiogenomic associations") -> Path:
+    """Effect against -log10 p of every pair of an association screen, significant ones coloured.
+
+    ``table`` is :func:`~radiome.analysis.association_screen`'s (``feature, genomic, effect,
+    p, q``); pairs with q <= ``fdr`` are red and the ``n_labels`` smallest p are named.
+    """
+    rows = table.loc[np.isfinite(table["p"]) & np.isfinite(table["effect"])]
+    significant = (rows["q"] <= fdr).to_numpy()
+    height = -np.log10(np.maximum(rows["p"].to_numpy(dtype=float), 1e-300))
+    fig, ax = _figure(6.0, 4.8)
+    ax.scatter(rows["effect"][~significant], height[~significant], s=8, color="0.6",
+               label=f"q > {fdr:g}")
+    ax.scatter(rows["effect"][significant], height[significant], s=10, color="C3",
+               label=f"q <= {fdr:g} ({int(significant.sum())})")
+    for row, y_pos in zip(rows.head(n_labels).itertuples(index=False), height[:n_labels],
+                          strict=False):
+        if row.q <= fdr:
+            ax.annotate(f"{row.feature} ~ {row.genomic}", (row.effect, y_pos), fontsize=6,
+                        xytext=(3, 2), textcoords="offset points")
+    ax.axvline(0.0, color="black", lw=0.6)
+    ax.set(xlabel="effect per SD of the feature (SD of expression, or log odds ratio)",
+           ylabel="-log10 p", title=f"{title}\n{len(rows)} pairs, BH over all of them")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+def association_heatmap(table: pd.DataFrame, path, *, fdr: float = 0.05,
+                        title: str = "Significant radiogenomic effects") -> Path:
+    """Clustered heat map of the effects of the features and genomic variables with a q <= fdr pair.
+
+    Rows (features) and columns (genomic variables) are ordered by average-linkage
+    hierarchical clustering (scipy) of their effect profiles; significant cells carry a dot.
+    Without a significant pair the figure says so.
+    """
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    hits = table.loc[table["q"] <= fdr]
+    effects = (table.loc[table["feature"].isin(hits["feature"])
+                         & table["genomic"].isin(hits["genomic"])]
+               .pivot(index="feature", columns="genomic", values="effect"))
+    fig, ax = _figure(max(4.0, 1.5 + 0.35 * effects.shape[1]),
+                      max(3.0, 1.5 + 0.22 * effects.shape[0]))
+    if hits.empty:
+        ax.text(0.5, 0.5, f"no pair with q <= {fdr:g}", ha="center", va="center")
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=9)
+        return _save(fig, path)
+    values = effects.fillna(0.0).to_numpy()
+    rows = leaves_list(linkage(values, "average")) if values.shape[0] > 1 else [0]
+    cols = leaves_list(linkage(values.T, "average")) if values.shape[1] > 1 else [0]
+    effects = effects.iloc[rows, cols]
+    limit = float(np.nanmax(np.abs(effects.to_numpy()))) or 1.0
+    image = ax.imshow(effects.to_numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    marked = set(zip(hits["feature"], hits["genomic"], strict=True))
+    for i, feature in enumerate(effects.index):
+        for j, genomic in enumerate(effects.columns):
+            if (feature, genomic) in marked:
+                ax.plot(j, i, ".", color="black", ms=4)
+    ax.set_xticks(range(effects.shape[1]), effects.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(effects.shape[0]), effects.index, fontsize=7)
+    fig.colorbar(image, ax=ax, label="effect")
+    ax.set_title(title, fontsize=9)
     return _save(fig, path)

@@ -26,7 +26,7 @@ from radiome.analysis.diagnostic import fast_auc
 from radiome.analysis.pipeline import _take, outer_splits
 from radiome.errors import AnalysisError, AnalysisWarning
 
-__all__ = ["CVResult", "default_times", "nested_cv"]
+__all__ = ["CVResult", "default_times", "nested_cv", "outer_plan"]
 
 #: Fewer cases than this in the smaller class (or events, or censored cases) make
 #: :func:`nested_cv` warn that the sample is small.
@@ -56,6 +56,9 @@ class CVResult:
         Survival: evaluation times of ``survival``.
     survival : (R, n, T) ndarray or None
         Survival: out-of-fold predicted event-free probability at ``times``.
+    estimators : list of list of BiomarkerPipeline or None
+        The pipeline fitted on each outer training fold, per repeat and fold
+        (``nested_cv(return_estimator=True)``).
     """
 
     task: str
@@ -67,6 +70,7 @@ class CVResult:
     groups: np.ndarray | None = None
     times: np.ndarray | None = None
     survival: np.ndarray | None = None
+    estimators: list | None = None
 
     def summary(self, *, n_boot: int = 1000, level: float = 0.95, random_state: int = 0) -> dict:
         """Metrics with bootstrap CIs, as a flat dict (JSON-ready).
@@ -189,6 +193,7 @@ def nested_cv(
     random_state: int = 0,
     n_jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    return_estimator: bool = False,
 ) -> CVResult:
     """Repeated, stratified (grouped) K-fold CV of a pipeline that tunes itself on inner CV.
 
@@ -217,6 +222,9 @@ def nested_cv(
     progress : callable, optional
         Called as ``progress(done, total)`` before the first outer fold (``done`` = 0) and
         after each one (in fold order).
+    return_estimator : bool, default False
+        Keep the pipeline fitted on each outer training fold in ``CVResult.estimators``
+        (scikit-learn's ``cross_validate(return_estimator=True)``).
 
     Returns
     -------
@@ -241,13 +249,7 @@ def nested_cv(
     if len(X) != n:
         msg = f"X has {len(X)} rows, y has {n}"
         raise AnalysisError(msg)
-    seeds = np.random.default_rng(random_state).integers(
-        0, 2**31 - 1, size=(n_repeats, n_splits + 1)
-    )
-    tasks = []
-    for r in range(n_repeats):
-        for f, (train, test) in enumerate(outer_splits(strata, groups, n_splits, int(seeds[r, 0]))):
-            tasks.append((r, f, train, test, int(seeds[r, f + 1])))
+    tasks = outer_plan(strata, groups, n_splits, n_repeats, random_state)
     _warn_small(strata, survival, n_splits, len(tasks) // n_repeats)
     if progress is not None:
         progress(0, len(tasks))
@@ -264,11 +266,13 @@ def nested_cv(
     fold = np.full((n_repeats, n), -1)
     surv = np.full((n_repeats, n, len(times)), np.nan) if survival else None
     params: list[list[dict]] = [[] for _ in range(n_repeats)]
-    for (r, f, _, test, _), (fold_risk, fold_pred, fold_surv, best) in zip(
+    estimators: list[list] = [[] for _ in range(n_repeats)]
+    for (r, f, _, test, _), (fold_risk, fold_pred, fold_surv, best, model) in zip(
         tasks, fitted, strict=True
     ):
         risk[r, test], predicted[r, test], fold[r, test] = fold_risk, fold_pred, f
         params[r].append(best)
+        estimators[r].append(model)
         if survival:
             surv[r, test] = fold_surv
     return CVResult(
@@ -281,7 +285,25 @@ def nested_cv(
         groups=None if groups is None else np.asarray(groups),
         times=times if survival else None,
         survival=surv,
+        estimators=estimators if return_estimator else None,
     )
+
+
+def outer_plan(strata, groups, n_splits: int, n_repeats: int, random_state: int) -> list[tuple]:
+    """``(repeat, fold, train, test, seed)`` of every outer fold of :func:`nested_cv`.
+
+    Any analysis built on the same plan (e.g. :func:`~radiome.analysis.fusion_cv`) uses the
+    same outer folds for the same ``random_state``, so its predictions are paired with
+    :func:`nested_cv`'s; ``seed`` seeds the pipeline fitted on that fold.
+    """
+    seeds = np.random.default_rng(random_state).integers(
+        0, 2**31 - 1, size=(n_repeats, n_splits + 1)
+    )
+    return [
+        (r, f, train, test, int(seeds[r, f + 1]))
+        for r in range(n_repeats)
+        for f, (train, test) in enumerate(outer_splits(strata, groups, n_splits, int(seeds[r, 0])))
+    ]
 
 
 def _warn_small(strata: np.ndarray, survival: bool, asked: int, ran: int) -> None:
@@ -301,7 +323,7 @@ def _warn_small(strata: np.ndarray, survival: bool, asked: int, ran: int) -> Non
 
 
 def _fit_fold(pipeline, X, target, batch, covariates, groups, train, test, seed, times):
-    """(test risk, test predicted class/group, test survival probs, chosen params) of one fold."""
+    """(test risk, predicted class/group, survival probs, chosen params, fitted model) of a fold."""
     model = clone(pipeline)
     if "random_state" in model.get_params():
         model.set_params(random_state=seed)
@@ -315,6 +337,6 @@ def _fit_fold(pipeline, X, target, batch, covariates, groups, train, test, seed,
     kwargs = {"batch": _take(batch, test), "covariates": _take(covariates, test)}
     risk = model.risk_score(_take(X, test), **kwargs)
     if times is None:
-        return risk, risk >= model.threshold_, None, model.best_params_
+        return risk, risk >= model.threshold_, None, model.best_params_, model
     surv = model.predict_survival(_take(X, test), times, **kwargs)
-    return risk, risk > model.risk_cutoff_, surv, model.best_params_
+    return risk, risk > model.risk_cutoff_, surv, model.best_params_, model
