@@ -5,8 +5,10 @@ Harmonisation (:class:`ComBat`), reliability-based selection, the leak-free
 questions: diagnostic (AUC with DeLong CI, paired DeLong test, threshold metrics), prognostic
 (C-indices, time-dependent AUC, integrated Brier score, risk groups), additive (likelihood-ratio
 test, NRI, IDI) and predictive (treatment x biomarker interaction); delta-radiomics (per-patient
-feature changes between time points, judged against the repeatability coefficient). Functions
-take DataFrames and arrays; nothing here reads images.
+feature changes between time points, judged against the repeatability coefficient);
+calibration and decision curves of binary models; radiogenomics (confounder-adjusted association
+screen with FDR control, penalised prediction of genomic labels with unpenalised confounders).
+Functions take DataFrames and arrays; nothing here reads images.
 
 Names are imported on first use, so ``import radiome.analysis`` does not load scikit-learn,
 scikit-survival, lifelines, statsmodels or matplotlib.

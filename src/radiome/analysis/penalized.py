@@ -55,12 +55,6 @@ class _PenalizedGLM(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_ + self.intercept_
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.multi_class = False
-        return tags
-
 
 class PenalizedLogistic(ClassifierMixin, _PenalizedGLM):
     """Elastic-net logistic regression with unpenalised confounders (the first columns).
@@ -104,7 +98,13 @@ class PenalizedLogistic(ClassifierMixin, _PenalizedGLM):
 
     def predict(self, X) -> np.ndarray:
         """Class with probability >= 0.5."""
-        return self.classes_[(self._linear(X) >= 0).astype(int)]
+        positive = self._linear(X) >= 0
+        return self.classes_[positive.astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
 
 
 class PenalizedRegression(RegressorMixin, _PenalizedGLM):
