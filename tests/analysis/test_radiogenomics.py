@@ -190,11 +190,45 @@ def test_predict_genomic_finds_planted_features_with_stable_selection():
     assert "calibration_slope" in summary and "net_benefit" in summary
 
 
-def test_predict_genomic_of_a_continuous_label_is_one_clear_error():
-    features, genomics, conf, _ = _cohort(np.random.default_rng(7))
-    data = RadiogenomicData(features, genomics, conf, ("m0", "m1", "m2"))
-    with pytest.raises(AnalysisError, match="'g0' is continuous"):
-        predict_genomic(data, "g0")
+def _expression_data(rng, n=160, signal=True):
+    age = rng.normal(size=n)
+    features = pd.DataFrame(rng.normal(size=(n, 25)) + 0.5 * age[:, None],
+                            columns=[f"f{j}" for j in range(25)])
+    expression = 0.5 * age + rng.normal(size=n)
+    if signal:
+        expression += 0.8 * features["f0"] - 0.6 * features["f1"]
+    return RadiogenomicData(features, pd.DataFrame({"EGFR": expression}),
+                            pd.DataFrame({"age": age}), ())
+
+
+def test_predict_genomic_of_a_continuous_label_reports_r2_near_the_truth():
+    """The true model explains 1 - 1/var(g) of the expression (unit noise): R^2 about 0.57."""
+    data = _expression_data(np.random.default_rng(9))
+    truth = 1 - 1 / data.genomics["EGFR"].var()
+    summary, stability = predict_genomic(data, "EGFR", n_splits=3, n_repeats=1, n_boot=200)
+    assert summary["r2_ci_low"] < truth < summary["r2_ci_high"]
+    assert abs(summary["r2"] - truth) < 0.1
+    assert "auc" not in summary and "calibration_slope" not in summary
+    assert {"f0", "f1"} <= set(summary["selected_features"])
+    assert stability.set_index("feature")["selection_frequency"][["f0", "f1"]].min() == 1.0
+
+
+def test_nested_cv_regression_on_noise_features_stays_at_or_below_zero():
+    """Only the confounder predicts: the features add nothing out of fold (no leakage)."""
+    from sklearn.preprocessing import StandardScaler
+
+    from radiome.analysis import BiomarkerPipeline, nested_cv
+
+    rng = np.random.default_rng(10)
+    X = pd.DataFrame(rng.normal(size=(120, 200)), columns=[f"f{j}" for j in range(200)])
+    y = rng.normal(size=120)
+    pipeline = BiomarkerPipeline(scaler=StandardScaler(), model=PenalizedRegression(),
+                                 param_grid={"model__alpha": [0.3, 0.1, 0.03]}, inner_splits=3)
+    result = nested_cv(pipeline, X, y, n_splits=3, n_repeats=2)
+    summary = result.summary(n_boot=200)
+    assert result.task == "regression" and not result.predicted.any()
+    assert summary["r2"] < 0.02
+    assert summary["r2_ci_low"] < 0
 
 
 def _tables(tmp_path: Path, n: int = 60, drop: int = 0) -> tuple[Path, Path]:

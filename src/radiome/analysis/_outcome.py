@@ -8,7 +8,13 @@ from sklearn.utils.validation import column_or_1d
 
 from radiome.errors import AnalysisError
 
-__all__ = ["binary_labels", "is_survival", "split_survival", "survival_array"]
+__all__ = [
+    "binary_labels",
+    "continuous_outcome",
+    "is_survival",
+    "split_survival",
+    "survival_array",
+]
 
 
 def survival_array(event, time) -> np.ndarray:
@@ -49,6 +55,30 @@ def split_survival(y) -> tuple[np.ndarray, np.ndarray]:
     first_is_event = y.dtype[names[0]] == np.bool_
     event_name, time_name = names if first_is_event else names[::-1]
     return np.asarray(y[event_name], dtype=bool), np.asarray(y[time_name], dtype=np.float64)
+
+
+def continuous_outcome(y, n_bins: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """(float values, quantile-bin strata 0..n_bins-1) of a continuous outcome.
+
+    The strata (bins between the quantiles) let stratified K-fold balance the folds over the
+    range of the outcome, as the classes do for a binary one.
+    """
+    try:
+        values = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        msg = "continuous outcome must be numeric"
+        raise AnalysisError(msg) from None
+    if values.ndim != 1:
+        msg = f"continuous outcome must be 1-D, got shape {values.shape}"
+        raise AnalysisError(msg)
+    if not np.isfinite(values).all():
+        msg = "continuous outcome has missing or infinite values"
+        raise AnalysisError(msg)
+    if np.unique(values).size < 3:
+        msg = f"continuous outcome has {np.unique(values).size} distinct values; needs at least 3"
+        raise AnalysisError(msg)
+    edges = np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return values, np.searchsorted(edges, values, side="right")
 
 
 def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_regressor
 from sklearn.model_selection import ParameterGrid, StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from radiome.analysis._outcome import binary_labels, is_survival, split_survival
+from radiome.analysis._outcome import (
+    binary_labels,
+    continuous_outcome,
+    is_survival,
+    split_survival,
+)
 from radiome.analysis.diagnostic import fast_auc, youden_threshold
 from radiome.errors import AnalysisError
 
@@ -44,8 +49,9 @@ class BiomarkerPipeline(BaseEstimator):
     selector : transformer or None
         Outcome-driven selection, e.g. ``SelectKBest(f_classif)`` or ``SelectFromModel``.
     model : estimator or None
-        A binary classifier with ``predict_proba`` or a scikit-survival model with ``predict``
-        (risk score); None means ``LogisticRegression()``.
+        A binary classifier with ``predict_proba``, a scikit-survival model with ``predict``
+        (risk score) or a regressor (continuous outcome, scored by R^2); None means
+        ``LogisticRegression()``.
     param_grid : dict or list of dict, optional
         Grid over ``selector__*`` and ``model__*`` parameters, chosen by the inner CV.
     inner_splits : int, default 5
@@ -56,8 +62,8 @@ class BiomarkerPipeline(BaseEstimator):
 
     Attributes
     ----------
-    task_ : {"binary", "survival"}
-        Set by the outcome given to ``fit``.
+    task_ : {"binary", "survival", "regression"}
+        Set by the outcome given to ``fit`` ("regression" when the model is a regressor).
     best_params_ : dict
         Chosen grid point.
     cv_results_ : DataFrame
@@ -124,16 +130,20 @@ class BiomarkerPipeline(BaseEstimator):
             msg = f"{type(self).__name__} requires y to be passed, but the target y is None"
             raise AnalysisError(msg)
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite=self._finite())
-        self.task_ = "survival" if is_survival(y) else "binary"
+        self.task_ = ("survival" if is_survival(y)
+                      else "regression" if is_regressor(self._model()) else "binary")
         if self.task_ == "survival":
             strata = split_survival(y)[0].astype(int)
+        elif self.task_ == "regression":
+            values, strata = continuous_outcome(y)
         else:
             self.classes_, strata = binary_labels(y)
         if len(strata) != X.shape[0]:
             msg = f"y has {len(strata)} values, X has {X.shape[0]} rows"
             raise AnalysisError(msg)
         names = np.asarray(_check_feature_names_in(self, None), dtype=object)
-        target = y if self.task_ == "survival" else strata
+        target = (y if self.task_ == "survival" else values if self.task_ == "regression"
+                  else strata)
         grid = self._grid()
         oof = None
         with threadpool_limits(limits=1, user_api="blas"):
@@ -154,7 +164,7 @@ class BiomarkerPipeline(BaseEstimator):
         self.best_params_ = grid[best]
         if self.task_ == "survival":
             self.risk_cutoff_ = float(np.median(self.model_.predict(self._tail_input(xt))))
-        else:
+        elif self.task_ == "binary":
             train_scores = oof[best] if oof is not None else self._risk(xt)
             self.threshold_ = youden_threshold(strata, train_scores)
         return self
@@ -166,16 +176,16 @@ class BiomarkerPipeline(BaseEstimator):
     def predict_proba(self, X, *, batch=None, covariates=None) -> np.ndarray:
         """(n_samples, 2) class probabilities (binary models only)."""
         check_is_fitted(self)
-        if self.task_ == "survival":
-            msg = "predict_proba: this pipeline was fitted to a survival outcome; use risk_score"
+        if self.task_ != "binary":
+            msg = f"predict_proba: this pipeline was fitted to a {self.task_} outcome; use predict"
             raise AnalysisError(msg)
         p = self.risk_score(X, batch=batch, covariates=covariates)
         return np.column_stack([1 - p, p])
 
     def predict(self, X, *, batch=None, covariates=None) -> np.ndarray:
-        """Binary: labels by the training threshold; survival: risk scores (scikit-survival)."""
+        """Binary: labels by the training threshold; survival: risk scores; regression: values."""
         score = self.risk_score(X, batch=batch, covariates=covariates)
-        if self.task_ == "survival":
+        if self.task_ != "binary":
             return score
         return self.classes_[(score >= self.threshold_).astype(int)]
 
@@ -192,12 +202,16 @@ class BiomarkerPipeline(BaseEstimator):
         return np.vstack([fn(np.clip(times, fn.domain[0], fn.domain[1])) for fn in functions])
 
     def score(self, X, y, *, batch=None, covariates=None) -> float:
-        """AUC (binary) or Harrell's C-index (survival) of ``X`` against ``y``."""
+        """AUC (binary), Harrell's C-index (survival) or R^2 (regression) of ``X`` against ``y``."""
+        from sklearn.metrics import r2_score
+
         from radiome.analysis.survival import harrell_c
 
         risk = self.risk_score(X, batch=batch, covariates=covariates)
         if self.task_ == "survival":
             return harrell_c(y, risk)
+        if self.task_ == "regression":
+            return float(r2_score(y, risk))
         _, y01 = binary_labels(y)
         return fast_auc(y01, risk)
 
@@ -265,6 +279,8 @@ class BiomarkerPipeline(BaseEstimator):
         scores = np.full(len(grid), np.nan)
         if self.task_ == "survival":
             scores[ok] = [harrell_c(target, r) for r in oof[ok]]
+        elif self.task_ == "regression":
+            scores[ok] = [r2(target, r) for r in oof[ok]]
         else:
             scores[ok] = np.atleast_1d(fast_auc(strata, oof[ok]))
         return scores, oof
@@ -395,10 +411,17 @@ def _fit_tail(selector, model, point: dict, xt: np.ndarray, target):
 
 
 def _risk(selector, model, xt, survival: bool) -> np.ndarray:
-    """Probability of the positive class (binary) or risk score (survival)."""
+    """Probability of the positive class (binary), risk score (survival) or prediction."""
     if selector is not None:
         xt = selector.transform(xt)
-    return model.predict(xt) if survival else model.predict_proba(xt)[:, 1]
+    if survival or is_regressor(model):
+        return model.predict(xt)
+    return model.predict_proba(xt)[:, 1]
+
+
+def r2(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Coefficient of determination 1 - SSE / SST of ``predicted`` against ``y``."""
+    return float(1.0 - ((y - predicted) ** 2).sum() / ((y - y.mean()) ** 2).sum())
 
 
 def default_pipeline(

@@ -433,17 +433,19 @@ def predict_genomic(
     n_jobs: int = 1,
     progress=None,
 ) -> tuple[dict, pd.DataFrame]:
-    """Nested-CV prediction of a binary genomic label from the features, confounders unpenalised.
+    """Nested-CV prediction of a genomic label from the features, confounders unpenalised.
 
-    The pipeline (median imputer, scaler, :class:`~radiome.analysis.penalized.PenalizedLogistic`
-    with the confounders' columns first and unpenalised) is fitted on every outer training
-    fold by :func:`~radiome.analysis.nested_cv`, its penalty ``alpha`` chosen by inner CV.
+    The pipeline (median imputer, scaler, then
+    :class:`~radiome.analysis.penalized.PenalizedLogistic` for a binary label or
+    :class:`~radiome.analysis.penalized.PenalizedRegression` for a continuous one, with the
+    confounders' columns first and unpenalised) is fitted on every outer training fold by
+    :func:`~radiome.analysis.nested_cv`, its penalty ``alpha`` chosen by inner CV (AUC or R^2).
 
     Parameters
     ----------
     data : RadiogenomicData
     label : str
-        A binary genomic column; patients with a missing label are left out.
+        A genomic column (binary or continuous); patients with a missing label are left out.
     l1_ratio : float, default 0.5
         Elastic-net mixing (1: lasso).
     alphas : sequence of float
@@ -454,7 +456,8 @@ def predict_genomic(
     Returns
     -------
     (dict, DataFrame)
-        The summary of :meth:`CVResult.summary` (AUC with its CI, calibration, ...) plus
+        The summary of :meth:`CVResult.summary` (binary: AUC with its CI, calibration, ...;
+        continuous: R^2 with its CI) plus
         ``label``, ``n_features``, ``confounders``, ``alphas_chosen`` and
         ``selected_features`` (chosen in at least half of the outer folds); and the stability
         table: ``feature``, ``selection_frequency`` (share of the outer folds whose model
@@ -464,16 +467,12 @@ def predict_genomic(
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
-    from radiome.analysis.penalized import PenalizedLogistic
+    from radiome.analysis.penalized import PenalizedLogistic, PenalizedRegression
     from radiome.analysis.pipeline import BiomarkerPipeline
     from radiome.analysis.validation import nested_cv
 
     if label not in data.genomics.columns:
         msg = f"predict_genomic: {label!r} is not a genomic column ({list(data.genomics)[:5]})"
-        raise AnalysisError(msg)
-    if label not in data.binary:
-        msg = (f"predict_genomic: {label!r} is continuous; prediction supports binary genomic "
-               "labels (0/1, e.g. a mutation)")
         raise AnalysisError(msg)
     rows = data.genomics[label].notna().to_numpy()
     n_conf = data.confounders.shape[1]
@@ -481,12 +480,13 @@ def predict_genomic(
     pipeline = BiomarkerPipeline(
         imputer=SimpleImputer(strategy="median", keep_empty_features=True),
         scaler=StandardScaler(),
-        model=PenalizedLogistic(l1_ratio=l1_ratio, n_unpenalized=n_conf),
+        model=(PenalizedLogistic if label in data.binary else PenalizedRegression)(
+            l1_ratio=l1_ratio, n_unpenalized=n_conf),
         param_grid={"model__alpha": list(alphas)},
         random_state=random_state,
     )
     result = nested_cv(
-        pipeline, X, data.genomics.loc[rows, label].to_numpy(dtype=int), n_splits=n_splits,
+        pipeline, X, data.genomics.loc[rows, label].to_numpy(), n_splits=n_splits,
         n_repeats=n_repeats, random_state=random_state, n_jobs=n_jobs, progress=progress,
         return_estimator=True,
     )

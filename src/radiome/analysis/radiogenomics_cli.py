@@ -41,8 +41,8 @@ def radiogenomics(
     ] = 0,
     predict: Annotated[
         list[str] | None,
-        typer.Option("--predict", help="Binary genomic label to predict from the features "
-                     "(nested CV, confounders unpenalised); repeatable."),
+        typer.Option("--predict", help="Genomic label (binary or continuous) to predict from "
+                     "the features (nested CV, confounders unpenalised); repeatable."),
     ] = None,
     inner: Annotated[
         bool, typer.Option("--inner", help="Analyse the patients in both tables when some are "
@@ -58,8 +58,9 @@ def radiogenomics(
 
     Writes OUT/associations.csv (feature, genomic, effect, ci_low, ci_high, p, q, then model,
     n, significant and, with --permutations, p_fwer), OUT/volcano.png and OUT/heatmap.png;
-    with --predict LABEL also OUT/prediction_LABEL.json (AUC with CI, calibration, selected
-    features) and OUT/stability_LABEL.csv (selection frequency over the outer folds).
+    with --predict LABEL also OUT/prediction_LABEL.json (AUC with CI and calibration, or R^2
+    with CI; selected features) and OUT/stability_LABEL.csv (selection frequency over the outer
+    folds).
     """
     from radiome._output import check_output, written
     from radiome._progress import progress
@@ -102,9 +103,11 @@ def radiogenomics(
                  for k, v in summary.items()}
         with written(out / f"prediction_{label}.json", "prediction summary") as partial:
             partial.write_text(json.dumps(clean, indent=2) + "\n")
+        metric = "auc" if "auc" in summary else "r2"
         typer.echo(
-            f"{label}: AUC {summary['auc']:.3f} ({summary['auc_ci_low']:.3f}-"
-            f"{summary['auc_ci_high']:.3f}), {summary['n_repeats']} x {summary['n_splits']}-fold "
+            f"{label}: {metric.upper()} {summary[metric]:.3f} ({summary[metric + '_ci_low']:.3f}-"
+            f"{summary[metric + '_ci_high']:.3f}), {summary['n_repeats']} x "
+            f"{summary['n_splits']}-fold "
             f"nested CV; selected in >= half of the folds: "
             f"{', '.join(summary['selected_features']) or 'none'}"
         )

@@ -17,13 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import clone
+from sklearn.base import clone, is_regressor
 
 from radiome.analysis._bootstrap import bootstrap_ci
-from radiome.analysis._outcome import binary_labels, is_survival, split_survival, survival_array
+from radiome.analysis._outcome import (
+    binary_labels,
+    continuous_outcome,
+    is_survival,
+    split_survival,
+    survival_array,
+)
 from radiome.analysis.calibration import calibration_summary
 from radiome.analysis.diagnostic import fast_auc
-from radiome.analysis.pipeline import _take, outer_splits
+from radiome.analysis.pipeline import _take, outer_splits, r2
 from radiome.errors import AnalysisError, AnalysisWarning
 
 __all__ = ["CVResult", "default_times", "nested_cv", "outer_plan"]
@@ -39,8 +45,8 @@ class CVResult:
 
     Attributes
     ----------
-    task : {"binary", "survival"}
-    y : (n,) 0/1 int array, or structured (event, time) array
+    task : {"binary", "survival", "regression"}
+    y : (n,) 0/1 int array, structured (event, time) array, or float array (regression)
     risk : (R, n) ndarray
         Out-of-fold probability of the positive class (binary) or risk score (survival).
     predicted : (R, n) bool ndarray
@@ -80,6 +86,8 @@ class CVResult:
         out-of-fold value), ``auc_sd_repeats``.
         Binary also: ``calibration_intercept``, ``calibration_slope``, ``brier`` with CIs and
         the decision curve ``net_benefit`` (see :func:`~radiome.analysis.calibration_summary`).
+        Regression (a pipeline whose model is a regressor): ``r2`` (1 - SSE/SST of the pooled
+        out-of-fold predictions) with CI and ``r2_sd_repeats``.
         Survival: ``c_index`` (Harrell) and ``uno_c`` with CIs, ``td_auc`` (mean
         cumulative/dynamic AUC over ``times``), ``ibs`` (integrated Brier score), and the
         log-rank test of the high/low-risk groups of the first repeat (``logrank_p``).
@@ -100,7 +108,22 @@ class CVResult:
         }
         if self.task == "survival":
             return {**base, **self._survival_summary(n_boot, level, random_state)}
+        if self.task == "regression":
+            return {**base, **self._regression_summary(n_boot, level, random_state)}
         return {**base, **self._binary_summary(n_boot, level, random_state)}
+
+    def _regression_summary(self, n_boot: int, level: float, seed: int) -> dict:
+        """Regression: R^2 of the pooled out-of-fold predictions, mean over repeats, with CI."""
+
+        def stat(rows: np.ndarray) -> np.ndarray:
+            return np.array([np.mean([r2(self.y[rows], risk[rows]) for risk in self.risk])])
+
+        point = stat(np.arange(self.y.size))
+        low, high = bootstrap_ci(
+            stat, self.y.size, groups=self.groups, n_boot=n_boot, level=level, random_state=seed
+        )
+        return {"r2": float(point[0]), "r2_ci_low": float(low[0]), "r2_ci_high": float(high[0]),
+                "r2_sd_repeats": float(np.std([r2(self.y, risk) for risk in self.risk]))}
 
     def _binary_summary(self, n_boot: int, level: float, seed: int) -> dict:
         """Binary metrics: AUC and threshold metrics, averaged over repeats, with CIs."""
@@ -242,6 +265,8 @@ def nested_cv(
         target = survival_array(*split_survival(y))
         strata = target["event"].astype(int)
         times = default_times(target) if times is None else np.asarray(times, dtype=np.float64)
+    elif is_regressor(pipeline):
+        target, strata = continuous_outcome(y)
     else:
         _, strata = binary_labels(y)
         target = strata
@@ -276,7 +301,7 @@ def nested_cv(
         if survival:
             surv[r, test] = fold_surv
     return CVResult(
-        task="survival" if survival else "binary",
+        task="survival" if survival else "regression" if is_regressor(pipeline) else "binary",
         y=target,
         risk=risk,
         predicted=predicted,
@@ -336,6 +361,8 @@ def _fit_fold(pipeline, X, target, batch, covariates, groups, train, test, seed,
     )
     kwargs = {"batch": _take(batch, test), "covariates": _take(covariates, test)}
     risk = model.risk_score(_take(X, test), **kwargs)
+    if model.task_ == "regression":
+        return risk, np.zeros(risk.shape, dtype=bool), None, model.best_params_, model
     if times is None:
         return risk, risk >= model.threshold_, None, model.best_params_, model
     surv = model.predict_survival(_take(X, test), times, **kwargs)
