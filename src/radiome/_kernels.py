@@ -41,6 +41,7 @@ KERNEL_MODULES = (
     "radiome.features.morphology",
     "radiome.features._enclosing",
     "radiome.features._hull",
+    "radiome.features._surface",
     "radiome.features.local_intensity",
     "radiome.features._directions",
     "radiome.features.glcm",

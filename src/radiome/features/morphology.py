@@ -4,7 +4,9 @@ Symbols. The surface is a triangle mesh from marching cubes (Lewiner et al., sci
 the morphological mask padded with one layer of background voxels, at iso-level 0.5, with the
 voxel spacing in mm; faces are consistently oriented, so the signed tetrahedron volumes
 a·(b×c)/6 sum to the enclosed volume. V is the mesh volume, A the mesh area (sum of the face
-areas |ab × ac|/2). X_vx are the mesh vertices and X_vx,convex the vertices of their convex
+areas |ab × ac|/2); both, the vertices' extent and the hull's candidate vertices are summed
+cube by cube from the marching-cubes configurations (``_surface``) without building the mesh
+(:func:`mesh_of` builds it). X_vx are the mesh vertices and X_vx,convex the vertices of their convex
 hull, computed exactly on the half-voxel lattice of the mesh (``_hull``). X_c are the voxel
 centres of the morphological mask (N_v,m voxels), X_c,gl those of the intensity mask and
 X_gl their N_v,gl intensities, of mean μ. λ_major >= λ_minor >= λ_least are the eigenvalues
@@ -32,6 +34,7 @@ from radiome.features._enclosing import (
     minimum_volume_ellipsoid,
 )
 from radiome.features._hull import convex_hull
+from radiome.features._surface import surface
 from radiome.features.registry import FamilyDef, FeatureDef, FeatureValues
 from radiome.preprocess.roi import RoiData
 from radiome.spec import Spec
@@ -209,11 +212,9 @@ def morphology_features(
       :func:`spatial_autocorrelation`.
     """
     image, morph_mask, int_mask, spacing = _checked(image, morph_mask, int_mask, spacing)
-    mesh = mesh_of(morph_mask, spacing)
-    volume, area = mesh.volume, mesh.area
-    candidates = _hull_candidates(mesh.lattice)
-    hull = convex_hull(mesh.lattice[candidates], np.array(spacing) / 2.0)
-    hull_points = mesh.vertices[candidates[hull.vertices]]
+    volume, area, candidates, extent = surface(morph_mask, spacing)
+    hull = convex_hull(candidates, np.array(spacing) / 2.0)
+    hull_points = (candidates[hull.vertices] * 0.5) * np.array(spacing)
 
     def wanted(*names: str) -> bool:
         return not exclude.issuperset(names)
@@ -226,7 +227,7 @@ def morphology_features(
         "morph_com": _centre_of_mass_shift(image, morph_mask, int_mask, spacing),
         "morph_diam": max_distance(hull_points),
         **_principal_axes(morph_mask, spacing, volume, area),
-        **_densities("aabb", volume, area, np.ptp(mesh.vertices, axis=0)),
+        **_densities("aabb", volume, area, extent),
         "morph_vol_dens_conv_hull": volume / hull.volume,
         "morph_area_dens_conv_hull": area / hull.area,
         "morph_integ_int": volume * float(image[int_mask].mean()),
