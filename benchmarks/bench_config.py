@@ -17,6 +17,7 @@ __all__ = [
     "CASES_DIR",
     "LOG_SIGMAS_MM",
     "MODES",
+    "PICTOLOGICS_MODES",
     "REPO",
     "SPECS_DIR",
     "TOOLS",
@@ -85,6 +86,15 @@ class Tool:
     python: str
     requirement: str | None  # None: radiome itself, from the project's .venv; else pip
     # requirement(s), separated by spaces
+    #: pyenv version whose interpreter creates the environment (None: the benchmark's own)
+    pyenv_version: str | None = None
+    #: a module imported once after installing, to fill the numba cache (first import JIT)
+    warm_import: str | None = None
+
+    @property
+    def numba_cache(self) -> Path | None:
+        """NUMBA_CACHE_DIR of the tool's workers (kept between runs), or None."""
+        return BENCH_DIR / "numba_cache" / self.name if self.warm_import else None
 
     @property
     def python_path(self) -> Path:
@@ -102,6 +112,9 @@ TOOLS: dict[str, Tool] = {
         Tool("flash", ".bench/flash/bin/python",
              "flash-radiomics==1.0.0 numpy h5py SimpleITK pykwalify PyWavelets scipy "
              "scikit-image scikit-learn trimesh"),
+        # Needs Python >= 3.12; its first import compiles numba kernels for minutes.
+        Tool("pictologics", ".bench/pictologics/bin/python", "pictologics==0.9.0",
+             pyenv_version="3.12.1", warm_import="pictologics"),
     )
 }
 
@@ -133,5 +146,17 @@ MODES: dict[str, Mode] = {
              "complete IBSI 1 set, original image"),
         Mode("full_ibsi_filtered", "full_ibsi_filtered.yaml", "mirp", True,
              "complete IBSI 1 set, original + LoG 1/2/3 mm + 8 coif1 sub-bands"),
+    )
+}
+
+#: The comparison with pictologics (its own step of ``make bench``, see ``vs_pictologics.py``):
+#: radiome's measurands matched to what pictologics computes.
+PICTOLOGICS_MODES: dict[str, Mode] = {
+    m.name: m
+    for m in (
+        Mode("pictologics_shared", "pictologics_shared.yaml", "pictologics", False,
+             "shared families, GLCM and GLRLM 3D merged, original image"),
+        Mode("pictologics_full", "pictologics_full.yaml", "pictologics", False,
+             "complete IBSI 1 set, GLCM and GLRLM 3D merged, original image"),
     )
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyradiomics_pairs import PAIRS, RELATIVE_TOLERANCE, UNMATCHED
 from bench_config import MODES
+from vs_pictologics import render as render_pictologics
 
 __all__ = ["render"]
 
@@ -419,6 +420,8 @@ def render(results: dict, differences: list[str]) -> str:
     parts = [_header(results), _process(results)]
     if results.get("speed"):
         parts += [_speed(results), _criteria(results), _overheads(results)]
+    if results.get("pictologics"):
+        parts.append(render_pictologics(results["pictologics"]))
     parts += [_agreement(results), _differences(differences), _scaling(results),
               _throughput(results), _maps(results)]
     if results.get("errors"):

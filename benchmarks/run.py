@@ -9,7 +9,8 @@ Steps, each written to ``benchmarks/results.md`` (and the raw data to ``.bench/r
 as soon as it is done: install PyRadiomics and MIRP into ``.bench/`` if needed; feature
 whole process of one case from the command line against PyRadiomics' CLI
 (``process.py``); agreement with PyRadiomics per case (untimed); speed per case and mode
-(``speed.py``);
+(``speed.py``); speed and agreement against pictologics in two matched modes
+(``vs_pictologics.py``);
 scaling with ROI size (``scaling.py``); cohort throughput with 1 and 2 workers
 (``throughput.py``); voxel-wise GLCM maps against PyRadiomics' voxel mode and flash-radiomics
 (``maps.py``). A tool that fails on a case is recorded as failed with its error, and the
@@ -37,10 +38,11 @@ from report import render
 from scaling import run_scaling
 from speed import describe, mode_available, time_case_mode
 from throughput import run_throughput
+from vs_pictologics import run_pictologics
 
 __all__ = ["main"]
 
-_STEPS = ("process", "speed", "agreement", "scaling", "throughput", "maps")
+_STEPS = ("process", "speed", "pictologics", "agreement", "scaling", "throughput", "maps")
 _FULL_SCALING = [10**3, 10**4, 10**5, 10**6, 10**7]
 
 
@@ -137,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         tools |= {"pyradiomics", "mirp"}
     if "maps" not in args.skip:
         tools |= {"pyradiomics", "flash"}
+    if "pictologics" not in args.skip:
+        tools.add("pictologics")
     for tool in sorted(tools):
         problem = ensure_env(tool)
         if problem:
@@ -178,6 +182,15 @@ def main(argv: list[str] | None = None) -> None:
                         results["versions"][tool] = record["versions"]
                 print(describe(timed))
                 _write(results, args.out)
+
+    if "pictologics" not in args.skip:
+        print(f"speed against pictologics ({args.reps} repetitions after a warm-up)")
+        found = run_pictologics([CASES[c] for c in args.cases], reps=args.reps,
+                                timeout=args.timeout)
+        found.update(command=command, started=results["started"],
+                     load_start=results["machine"]["load_start"], load_end=os.getloadavg()[0])
+        results["pictologics"] = found
+        _write(results, args.out)
 
     if "scaling" not in args.skip:
         for name in args.scaling_specs:

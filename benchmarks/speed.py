@@ -56,10 +56,11 @@ def mode_request(mode: Mode) -> dict:
     return {"name": mode.name, "spec_path": str(mode.spec_path), "filtered": mode.filtered}
 
 
-def _start(tool: str, case: Case, mode: Mode, record: dict, timeout: float) -> Worker:
+def _start(tool: str, case: Case, mode: Mode, record: dict, timeout: float,
+           single_thread: bool = False) -> Worker:
     """Start a tool's worker, load the case and prepare the mode; fills ``record``."""
     log = BENCH_DIR / "logs" / f"{case.name}_{mode.name}_{tool}.log"
-    worker = Worker(tool, log)
+    worker = Worker(tool, log, single_thread=single_thread)
     try:
         record.update(startup_s=worker.startup_s, import_s=worker.import_s,
                       versions=worker.versions)
@@ -96,8 +97,10 @@ def _summary(record: dict) -> None:
 
 
 def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
-                   progress=print) -> dict:
+                   progress=print, single_thread: tuple[str, ...] = ()) -> dict:
     """Time radiome against the mode's other tool on one case.
+
+    The tools named in ``single_thread`` run with one thread (see ``workers.Worker``).
 
     Returns
     -------
@@ -124,7 +127,8 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
     try:
         for tool in tools:
             try:
-                workers[tool] = _start(tool, case, mode, records[tool], timeout)
+                workers[tool] = _start(tool, case, mode, records[tool], timeout,
+                                       single_thread=tool in single_thread)
             except WorkerError as exc:
                 fail(tool, exc)
         for rep in range(reps + 1):  # repetition 0 is the warm-up

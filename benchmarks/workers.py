@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bench_config import BENCHMARKS, REPO, TOOLS
+from envs import tool_environ
 
 __all__ = ["Worker", "WorkerError"]
 
@@ -29,6 +30,8 @@ class Worker:
         Key of :data:`bench_config.TOOLS`.
     log : Path
         File that receives the worker's stderr (library output, tracebacks).
+    single_thread : bool
+        Run the worker with one thread (numba, OpenMP and BLAS thread counts set to 1).
 
     Attributes
     ----------
@@ -40,7 +43,7 @@ class Worker:
         Versions the worker reports.
     """
 
-    def __init__(self, tool: str, log: Path) -> None:
+    def __init__(self, tool: str, log: Path, *, single_thread: bool = False) -> None:
         self.tool = tool
         self.log = log
         python = TOOLS[tool].python_path
@@ -54,6 +57,7 @@ class Worker:
             [str(python), str(BENCHMARKS / "worker.py"), tool],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_file,
             cwd=REPO, text=True, bufsize=1,
+            env=tool_environ(TOOLS[tool], single_thread=single_thread),
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
