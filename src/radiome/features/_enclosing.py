@@ -77,7 +77,7 @@ def minimum_bounding_box(points: np.ndarray, normals: np.ndarray) -> np.ndarray:
     plane and the minimum-area enclosing rectangle of the projection is found exactly by
     rotating calipers (one side is collinear with an edge of the 2D hull, Freeman & Shapira
     1975): Andrew's monotone chain gives the 2D hull and every hull edge direction is
-    tried. Ties in area go to the smaller perimeter, ties in volume to the smaller area.
+    tried, the extreme vertices of each followed by rotating calipers. Ties in area go to the smaller perimeter, ties in volume to the smaller area.
     The result is an enclosing box, and the optimum whenever the minimum box has a face
     flush with a facet; it can otherwise exceed the minimum slightly. On the IBSI digital
     phantom and CT phantom (configurations A and C) it equals, to 1e-10, the best of 20 000
@@ -135,21 +135,55 @@ def _rectangles_kernel(xs, ys, out):
             m += 1
         m -= 1  # the chain ends where it started
         best_area, best_perimeter = np.inf, np.inf
+        # Rotating calipers: the vertices farthest along the edge, against it and from it
+        # move forward around the (counter-clockwise) hull as the edge does.
+        hi_a = lo_a = hi_b = 0
         for e in range(m):
             dx = x[chain[e + 1]] - x[chain[e]]
             dy = y[chain[e + 1]] - y[chain[e]]
             length = np.sqrt(dx * dx + dy * dy)
             ex, ey = dx / length, dy / length
-            a_lo, a_hi, b_lo, b_hi = np.inf, -np.inf, np.inf, -np.inf
-            for v in range(m):
-                a = ex * x[chain[v]] + ey * y[chain[v]]
-                b = ex * y[chain[v]] - ey * x[chain[v]]
-                a_lo, a_hi = min(a_lo, a), max(a_hi, a)
-                b_lo, b_hi = min(b_lo, b), max(b_hi, b)
-            w, l = a_hi - a_lo, b_hi - b_lo
+            if e == 0:
+                for v in range(m):
+                    if _along(x, y, chain[v], ex, ey) > _along(x, y, chain[hi_a], ex, ey):
+                        hi_a = v
+                    if _along(x, y, chain[v], ex, ey) < _along(x, y, chain[lo_a], ex, ey):
+                        lo_a = v
+                    if _across(x, y, chain[v], ex, ey) > _across(x, y, chain[hi_b], ex, ey):
+                        hi_b = v
+            for _ in range(m):
+                nxt = hi_a + 1 if hi_a + 1 < m else 0
+                if _along(x, y, chain[nxt], ex, ey) < _along(x, y, chain[hi_a], ex, ey):
+                    break
+                hi_a = nxt
+            for _ in range(m):
+                nxt = lo_a + 1 if lo_a + 1 < m else 0
+                if _along(x, y, chain[nxt], ex, ey) > _along(x, y, chain[lo_a], ex, ey):
+                    break
+                lo_a = nxt
+            for _ in range(m):
+                nxt = hi_b + 1 if hi_b + 1 < m else 0
+                if _across(x, y, chain[nxt], ex, ey) < _across(x, y, chain[hi_b], ex, ey):
+                    break
+                hi_b = nxt
+            b_lo = min(_across(x, y, chain[e], ex, ey), _across(x, y, chain[e + 1], ex, ey))
+            w = _along(x, y, chain[hi_a], ex, ey) - _along(x, y, chain[lo_a], ex, ey)
+            l = _across(x, y, chain[hi_b], ex, ey) - b_lo
             if w * l < best_area or (w * l == best_area and w + l < best_perimeter):
                 best_area, best_perimeter = w * l, w + l
                 out[k, 0], out[k, 1] = min(w, l), max(w, l)
+
+
+@kernel()
+def _along(x, y, v, ex, ey):
+    """Projection of point v on the unit direction (ex, ey)."""
+    return ex * x[v] + ey * y[v]
+
+
+@kernel()
+def _across(x, y, v, ex, ey):
+    """Projection of point v on the left normal of the unit direction (ex, ey)."""
+    return ex * y[v] - ey * x[v]
 
 
 @kernel()
@@ -193,30 +227,39 @@ def minimum_volume_ellipsoid(points: np.ndarray, tolerance: float = 1e-3) -> np.
 
 @kernel("f8[::1](f8[:, ::1], f8)")
 def _khachiyan(q, tolerance):
-    """Barycentric weights u of Khachiyan's method for the lifted points q (d + 1, n)."""
+    """Barycentric weights u of Khachiyan's method for the lifted points q (d + 1, n).
+
+    Each sum runs over the points in order, as written in the method; the loops are nested
+    point-innermost where the points are independent, so the sums vectorise.
+    """
     dims, n = q.shape
     d = dims - 1
     u = np.full(n, 1.0 / n)
+    x = np.empty((dims, dims))
+    rows = np.empty(n)
+    m = np.empty(n)
     change = np.inf
     while change > tolerance:
-        x = np.zeros((dims, dims))
-        for i in range(dims):
-            for k in range(dims):
-                acc = 0.0
-                for v in range(n):
-                    acc += q[i, v] * u[v] * q[k, v]
-                x[i, k] = acc
+        x[:] = 0.0
+        for v in range(n):
+            for i in range(dims):
+                weighted = q[i, v] * u[v]
+                for k in range(dims):
+                    x[i, k] += weighted * q[k, v]
         x_inv = np.linalg.inv(x)
+        m[:] = 0.0
+        for i in range(dims):
+            rows[:] = 0.0
+            for k in range(dims):
+                factor = x_inv[i, k]
+                for v in range(n):
+                    rows[v] += factor * q[k, v]
+            for v in range(n):
+                m[v] += q[i, v] * rows[v]
         j, m_j = 0, -np.inf
         for v in range(n):
-            m = 0.0
-            for i in range(dims):
-                row = 0.0
-                for k in range(dims):
-                    row += x_inv[i, k] * q[k, v]
-                m += q[i, v] * row
-            if m > m_j:
-                j, m_j = v, m
+            if m[v] > m_j:
+                j, m_j = v, m[v]
         step = (m_j - d - 1.0) / ((d + 1.0) * (m_j - 1.0))
         change = 0.0
         for v in range(n):
