@@ -107,6 +107,15 @@ def test_summary_of_identical_repeats_equals_single_calibration():
     assert curve["values"][49] == pytest.approx(decision_curve(y, p, [0.5])["values"][0], abs=1e-6)
 
 
+def test_perfect_separation_gives_nan_slope_and_still_a_brier_score():
+    y = np.r_[np.zeros(30), np.ones(30)].astype(int)
+    p = np.r_[np.full(30, 0.3), np.full(30, 0.8)]  # every event above every non-event
+    summary = calibration_summary(y, p[None, :], n_boot=100)
+    assert np.isnan(summary["calibration_slope"]) and np.isnan(summary["calibration_slope_ci_low"])
+    assert summary["brier"] == pytest.approx((0.3**2 + 0.2**2) / 2)
+    assert summary["brier_ci_low"] <= summary["brier"] <= summary["brier_ci_high"]
+
+
 def test_probabilities_outside_unit_interval_are_one_clear_error():
     with pytest.raises(AnalysisError, match=r"inside \[0, 1\]"):
         calibration_metrics(Y, P + 0.5)

@@ -45,8 +45,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def _recalibration(y: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(intercept, slope, (k, 2, 2) inverse information) of ``logit P(y) = a + b lp`` per row.
 
-    ``lp`` is (k, n); Newton-Raphson on every row at once; NaN where it does not converge
-    (separation).
+    ``lp`` is (k, n); Newton-Raphson on every row at once; NaN where it does not converge or
+    where ``lp`` separates the classes (no finite maximum likelihood).
     """
     k = lp.shape[0]
     coef = np.zeros((k, 2))
@@ -67,8 +67,17 @@ def _recalibration(y: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarra
         converged = np.abs(step).max(axis=1) < 1e-10
         if converged.all() or not np.isfinite(coef).any():
             break
-    coef[~converged] = np.nan
+    coef[~converged | _separated(y, lp)] = np.nan
     return coef[:, 0], coef[:, 1], cov
+
+
+def _separated(y: np.ndarray, lp: np.ndarray) -> np.ndarray:
+    """Per row of ``lp``: True when the events' and non-events' ranges do not overlap."""
+    events, others = lp[:, y == 1], lp[:, y == 0]
+    if events.shape[1] == 0 or others.shape[1] == 0:
+        return np.ones(lp.shape[0], dtype=bool)
+    overlap = (events.min(1) < others.max(1)) & (others.min(1) < events.max(1))
+    return ~overlap
 
 
 def _in_the_large(y: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +192,9 @@ def calibration_summary(
     dict
         ``calibration_intercept``, ``calibration_slope``, ``brier`` each with ``_ci_low`` and
         ``_ci_high``, and ``net_benefit``: ``{"thresholds", "values", "treat_all",
-        "treat_none"}`` as lists (see :func:`net_benefit`).
+        "treat_none"}`` as lists (see :func:`net_benefit`). The slope (and intercept) and their
+        intervals are NaN when the outcome is perfectly separated by the predictions (the
+        logistic recalibration has no finite solution).
     """
     y01, p = _checked(y, risk)
     lp = _logit(np.atleast_2d(p))
@@ -197,8 +208,11 @@ def calibration_summary(
         return np.array([intercept.mean(), slope.mean(), brier.mean()])
 
     point = stat(np.arange(y01.size))
-    low, high = bootstrap_ci(
-        stat, y01.size, groups=groups, n_boot=n_boot, level=level, random_state=random_state
+    defined = np.isfinite(point)
+    low, high = np.full(point.shape, np.nan), np.full(point.shape, np.nan)
+    low[defined], high[defined] = bootstrap_ci(
+        lambda rows: stat(rows)[defined], y01.size, groups=groups, n_boot=n_boot, level=level,
+        random_state=random_state,
     )
     out: dict = {}
     for i, name in enumerate(names):
