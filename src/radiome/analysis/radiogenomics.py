@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -95,7 +94,7 @@ def load_radiogenomics(features, genomics, *, id_col: str, confounders=(),
         ID, a confounder missing, in both tables or with missing values, a non-numeric feature
         or genomic column.
     """
-    from radiome.analysis.tables import infinite_as_missing, read_features
+    from radiome.analysis.tables import _LABELS, infinite_as_missing, read_features
 
     feat = read_features(features, id_col=id_col).table
     gen = read_features(genomics, id_col=id_col).table
@@ -103,8 +102,6 @@ def load_radiogenomics(features, genomics, *, id_col: str, confounders=(),
     ids = feat.index.intersection(gen.index, sort=False)
     feat, gen = feat.loc[ids], gen.loc[ids]
     design = _confounders(list(confounders), feat, gen, features, genomics)
-    from radiome.analysis.tables import _LABELS
-
     feat = feat.drop(columns=[c for c in feat.columns
                               if c in confounders or str(c).lower() in _LABELS])
     gen = gen.drop(columns=[c for c in gen.columns if c in confounders])
