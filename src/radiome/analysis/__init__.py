@@ -26,6 +26,7 @@ __all__ = [
     "Cohort",
     "ComBat",
     "FeatureData",
+    "FusionModel",
     "PenalizedLogistic",
     "PenalizedRegression",
     "RadiogenomicData",
@@ -50,8 +51,11 @@ __all__ = [
     "delta_waterfall",
     "delta_wide",
     "evaluate",
+    "evaluate_fusion",
     "fit_model",
     "forest_plot",
+    "fusion_cv",
+    "fusion_summary",
     "harrell_c",
     "idi",
     "integrated_brier",
@@ -63,6 +67,8 @@ __all__ = [
     "load_model",
     "load_radiogenomics",
     "logrank",
+    "modality_columns",
+    "model_search_grid",
     "nested_cv",
     "net_benefit",
     "nri",
@@ -71,6 +77,7 @@ __all__ = [
     "predictive_value",
     "read_features",
     "read_icc",
+    "read_modalities",
     "roc_plot",
     "save_model",
     "stable_features",
@@ -106,6 +113,9 @@ _MODULES = {
                       "predict_genomic"),
     "calibration": ("calibration_metrics", "calibration_summary", "net_benefit"),
     "delta": ("delta_features", "delta_repeatability", "delta_wide"),
+    "fusion": ("FusionModel", "evaluate_fusion", "fusion_cv", "fusion_summary",
+               "modality_columns", "read_modalities"),
+    "search": ("model_search_grid",),
     "tables": ("Cohort", "FeatureData", "load_cohort", "load_features", "read_features",
                "read_icc"),
     "workflow": ("SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"),
@@ -149,6 +159,15 @@ if TYPE_CHECKING:
         volcano_plot,
     )
     from radiome.analysis.delta import delta_features, delta_repeatability, delta_wide
+    from radiome.analysis.fusion import (
+        FusionModel,
+        evaluate_fusion,
+        fusion_cv,
+        fusion_summary,
+        modality_columns,
+        read_modalities,
+    )
+    from radiome.analysis.search import model_search_grid
     from radiome.analysis.tables import (
         Cohort,
         FeatureData,

@@ -29,6 +29,7 @@ from radiome.errors import AnalysisError
 __all__ = ["BiomarkerPipeline", "default_pipeline", "outer_splits"]
 
 _TUNABLE = ("selector__", "model__")
+_ESTIMATOR_KEYS = ("model",)
 
 
 class BiomarkerPipeline(BaseEstimator):
@@ -53,7 +54,9 @@ class BiomarkerPipeline(BaseEstimator):
         (risk score) or a regressor (continuous outcome, scored by R^2); None means
         ``LogisticRegression()``.
     param_grid : dict or list of dict, optional
-        Grid over ``selector__*`` and ``model__*`` parameters, chosen by the inner CV.
+        Grid over ``selector__*`` and ``model__*`` parameters, chosen by the inner CV; a
+        ``model`` key replaces the model itself, so the inner CV can choose among model
+        families (see :func:`~radiome.analysis.model_search_grid`).
     inner_splits : int, default 5
         Folds of the inner (stratified, grouped when ``groups`` is given) cross-validation that
         chooses the grid point and the threshold.
@@ -71,6 +74,10 @@ class BiomarkerPipeline(BaseEstimator):
         NaN for a point whose fit failed numerically in an inner fold.
     threshold_ : float
         Binary: Youden threshold on the inner out-of-fold probabilities of the chosen point.
+    oof_risk_ : (n_samples,) ndarray
+        Binary: those inner out-of-fold probabilities of the training rows (what a stacking
+        model may be trained on; the in-fold probabilities of the refit would leak); None
+        when ``inner_splits`` is 0.
     risk_cutoff_ : float
         Survival: median predicted risk of the training data (high risk if above).
     classes_ : (2,) ndarray
@@ -85,8 +92,9 @@ class BiomarkerPipeline(BaseEstimator):
     per inner training fold and shared by all grid points, which is the same as refitting them
     per grid point; this is why only ``selector__`` and ``model__`` parameters can be tuned.
     A selector ``k`` above the number of available features is lowered to that number.
-    ``fit`` runs BLAS single-threaded: its many tiny fits are several times faster so, and
-    parallelism belongs to the outer folds (``nested_cv(n_jobs=...)``).
+    ``fit`` and ``risk_score`` run BLAS and OpenMP (gradient boosting) single-threaded: their
+    many tiny fits are several times faster so, and parallelism belongs to the outer folds
+    (``nested_cv(n_jobs=...)``).
     """
 
     def __init__(
@@ -146,7 +154,7 @@ class BiomarkerPipeline(BaseEstimator):
                   else strata)
         grid = self._grid()
         oof = None
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1):
             if self.inner_splits and (len(grid) > 1 or self.task_ == "binary"):
                 scores, oof = self._inner_cv(
                     X, names, target, strata, grid, batch, covariates, groups
@@ -165,13 +173,15 @@ class BiomarkerPipeline(BaseEstimator):
         if self.task_ == "survival":
             self.risk_cutoff_ = float(np.median(self.model_.predict(self._tail_input(xt))))
         elif self.task_ == "binary":
-            train_scores = oof[best] if oof is not None else self._risk(xt)
+            self.oof_risk_ = None if oof is None else oof[best]
+            train_scores = self._risk(xt) if oof is None else self.oof_risk_
             self.threshold_ = youden_threshold(strata, train_scores)
         return self
 
     def risk_score(self, X, *, batch=None, covariates=None) -> np.ndarray:
         """Binary: probability of ``classes_[1]``; survival: the model's risk score."""
-        return self._risk(self._front_transform(X, batch, covariates))
+        with threadpool_limits(limits=1):
+            return self._risk(self._front_transform(X, batch, covariates))
 
     def predict_proba(self, X, *, batch=None, covariates=None) -> np.ndarray:
         """(n_samples, 2) class probabilities (binary models only)."""
@@ -237,9 +247,16 @@ class BiomarkerPipeline(BaseEstimator):
     def _grid(self) -> list[dict]:
         """Grid points, checked to address only selector and model parameters."""
         grid = list(ParameterGrid(self.param_grid or {}))
-        bad = sorted({k for point in grid for k in point if not k.startswith(_TUNABLE)})
+        bad = sorted(
+            {
+                k
+                for point in grid
+                for k in point
+                if not k.startswith(_TUNABLE) and k not in _ESTIMATOR_KEYS
+            }
+        )
         if bad:
-            msg = f"param_grid: only selector__* and model__* can be tuned, got {bad}"
+            msg = f"param_grid: only model, selector__* and model__* can be tuned, got {bad}"
             raise AnalysisError(msg)
         return grid
 
@@ -247,8 +264,9 @@ class BiomarkerPipeline(BaseEstimator):
         """(score per grid point, (n_points, n) out-of-fold risks) of the inner CV.
 
         A grid point whose fit fails numerically (``ArithmeticError``, e.g. an elastic-net Cox
-        model with too small a penalty) in any inner fold gets no score and cannot be chosen,
-        like scikit-learn's ``GridSearchCV(error_score=...)``.
+        model with too small a penalty) or cannot run (``ValueError``, e.g. too few cases of a
+        class for the SVM's internal split) in any inner fold gets no score and cannot be
+        chosen, like scikit-learn's ``GridSearchCV(error_score=...)``.
         """
         from radiome.analysis.survival import harrell_c
 
@@ -269,7 +287,7 @@ class BiomarkerPipeline(BaseEstimator):
                     selector, model = _fit_tail(
                         self.selector, self._model(), point, xt, _take(target, train)
                     )
-                except ArithmeticError:
+                except (ArithmeticError, ValueError):
                     continue
                 oof[g, test] = _risk(selector, model, xv, self.task_ == "survival")
         ok = np.isfinite(oof).all(axis=1)
@@ -404,7 +422,7 @@ def _fit_tail(selector, model, point: dict, xt: np.ndarray, target):
             }
         )
         xt = sel.fit(xt, target).transform(xt)
-    mdl = clone(model).set_params(
+    mdl = clone(point.get("model", model)).set_params(
         **{k.removeprefix("model__"): v for k, v in point.items() if k.startswith("model__")}
     )
     return sel, mdl.fit(xt, target)
@@ -432,6 +450,7 @@ def default_pipeline(
     min_icc: float = 0.75,
     inner_splits: int = 5,
     random_state: int = 0,
+    search: str = "models",
 ) -> BiomarkerPipeline:
     """radiome's default leak-free pipeline for a binary or survival outcome.
 
@@ -445,15 +464,20 @@ def default_pipeline(
     min_icc : float, default 0.75
     inner_splits : int, default 5
     random_state : int, default 0
+    search : {"models", "linear"}, default "models"
+        Binary: the inner CV chooses among model families and feature counts
+        (:func:`~radiome.analysis.model_search_grid`), or only tunes an L2 logistic regression
+        (``"linear"``, the default of earlier versions).
 
     Returns
     -------
     BiomarkerPipeline
         Both start with a median imputer fitted on the training data (missing values of a
         feature become its training median; a no-op on complete data).
-        Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> L2 logistic
-        regression, with k in {8, 16, 32, 64, all} and C in {0.001, 0.01, 0.1, 1} chosen by
-        inner AUC.
+        Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> model, with the
+        model family, its hyper-parameters and k chosen by inner AUC among the 22 points of
+        :func:`~radiome.analysis.model_search_grid` (``search="linear"``: L2 logistic
+        regression, k in {8, 16, 32, 64, all} and C in {0.001, 0.01, 0.1, 1}).
         Survival: ComBat? -> StandardScaler -> reliability? -> univariate Cox score test top-k
         -> elastic-net Cox (``CoxnetSurvivalAnalysis``, l1_ratio 0.5), with k in {4, 8, 16, 32}
         and alpha in {0.1, 0.03, 0.01} chosen by inner Harrell's C.
@@ -478,13 +502,17 @@ def default_pipeline(
         from sklearn.feature_selection import SelectKBest
         from sklearn.linear_model import LogisticRegression
 
+        from radiome.analysis.search import LINEAR_GRID, model_search_grid
         from radiome.analysis.selection import anova_f
 
+        if search not in ("models", "linear"):
+            msg = f"default_pipeline: search must be 'models' or 'linear', got {search!r}"
+            raise AnalysisError(msg)
         return BiomarkerPipeline(
             **common,
             selector=SelectKBest(anova_f),
             model=LogisticRegression(max_iter=1000),
-            param_grid={"selector__k": [8, 16, 32, 64, "all"], "model__C": [0.001, 0.01, 0.1, 1.0]},
+            param_grid=model_search_grid(random_state) if search == "models" else LINEAR_GRID,
         )
     if task == "survival":
         from sklearn.feature_selection import SelectKBest
