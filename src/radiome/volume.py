@@ -279,10 +279,12 @@ class Mask:
     def bounding_box(self) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """Lower (inclusive) and upper (exclusive) (z, y, x) indices of the ROI's box."""
         self.check_not_empty()
-        lower, upper = [], []
-        for axis in range(3):
-            other = tuple(a for a in range(3) if a != axis)
-            nz = np.flatnonzero(self.array.any(axis=other))
+        slices = np.flatnonzero(self.array.reshape(len(self.array), -1).any(axis=1))
+        z0, z1 = int(slices[0]), int(slices[-1]) + 1
+        slab = self.array[z0:z1]  # one pass over the whole mask, then over its slices only
+        lower, upper = [z0], [z1]
+        for other in ((0, 2), (0, 1)):
+            nz = np.flatnonzero(slab.any(axis=other))
             lower.append(int(nz[0]))
             upper.append(int(nz[-1]) + 1)
         return tuple(lower), tuple(upper)  # type: ignore[return-value]

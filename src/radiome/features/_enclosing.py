@@ -87,9 +87,9 @@ def minimum_bounding_box(points: np.ndarray, normals: np.ndarray) -> np.ndarray:
     u, v = _plane_bases(normals)
     heights = np.ptp(normals @ points.T, axis=1)
     rectangles = np.empty((len(normals), 2))
-    _rectangles_kernel(
-        np.ascontiguousarray(u @ points.T), np.ascontiguousarray(v @ points.T), rectangles
-    )
+    xs, ys = np.ascontiguousarray(u @ points.T), np.ascontiguousarray(v @ points.T)
+    orders = np.ascontiguousarray(np.lexsort((ys, xs), axis=-1))  # by x, then y
+    _rectangles_kernel(xs, ys, orders, rectangles)
     w, l = rectangles.T
     volumes, areas = w * l * heights, 2.0 * (w * l + (w + l) * heights)
     best = int(np.lexsort((areas, volumes))[0])
@@ -112,15 +112,14 @@ def _plane_bases(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, np.cross(normals, u)
 
 
-@kernel("none(f8[:, ::1], f8[:, ::1], f8[:, ::1])")
-def _rectangles_kernel(xs, ys, out):
-    """out[k] = sides (short, long) of the least-area rectangle around (xs[k], ys[k])."""
+@kernel("none(f8[:, ::1], f8[:, ::1], i8[:, ::1], f8[:, ::1])")
+def _rectangles_kernel(xs, ys, orders, out):
+    """out[k] = sides (short, long) of the least-area rectangle around (xs[k], ys[k]), whose
+    points sorted by x, then y, are ``orders[k]``."""
     n_sets, n = xs.shape
     chain = np.empty(2 * n + 1, dtype=np.int64)
     for k in range(n_sets):
-        x, y = xs[k], ys[k]
-        order = np.argsort(y, kind="mergesort")
-        order = order[np.argsort(x[order], kind="mergesort")]  # by x, then y
+        x, y, order = xs[k], ys[k], orders[k]
         m = 0
         for i in order:  # lower hull, left to right
             while m >= 2 and _turn(x, y, chain[m - 2], chain[m - 1], i) <= 0.0:
