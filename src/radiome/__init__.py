@@ -46,6 +46,7 @@ _EXPORTS = {
     "ibsi": "radiome.ibsi",
     "maps": "radiome.maps",
     "reliability": "radiome.reliability",
+    "report": "radiome.report",
 }
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "maps",
     "read_table",
     "reliability",
+    "report",
     "spec_hash",
     "to_wide",
     "write_table",
@@ -82,7 +84,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
-    from radiome import analysis, cohort, filters, habitats, ibsi, maps, reliability
+    from radiome import analysis, cohort, filters, habitats, ibsi, maps, reliability, report
     from radiome.errors import RadiomeError, RadiomeWarning
     from radiome.extraction import extract, filter_responses
     from radiome.io import load_mask, load_volume, write_volume

@@ -24,6 +24,7 @@ from radiome.analysis.radiogenomics_cli import app as _radiogenomics_app
 from radiome.habitats.cli import app as _habitats_app
 from radiome.maps.cli import app as _maps_app
 from radiome.reliability.cli import app as _reliability_app
+from radiome.report.cli import app as _report_app
 
 __all__ = ["app", "main"]
 
@@ -198,8 +199,25 @@ def demo(
     ] = Path("radiome_demo"),
     cases: Annotated[int, typer.Option("--cases", min=1, help="Number of synthetic cases.")] = 12,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the cohort.")] = 0,
+    longitudinal: Annotated[
+        bool,
+        typer.Option("--longitudinal", help="Instead, write a longitudinal cohort (baseline, "
+                     "same-day rescan, follow-up; responders, stable and resistant tumours) for "
+                     "delta-radiomics and habitats, and print the commands that analyse it."),
+    ] = False,
 ) -> None:
     """Write a small synthetic CT cohort and outcome, extract its features, show a summary."""
+    if longitudinal:
+        from radiome.synthetic import write_longitudinal_cohort
+
+        written = write_longitudinal_cohort(out, seed=seed)
+        store = f"sqlite:///{(out / 'longitudinal.db').as_posix()}"
+        typer.echo(f"{len(written)} scans of {written['patient'].nunique()} patients in {out} "
+                   f"(manifest.csv, clinical.csv); next:\n"
+                   f"  radiome batch {out / 'manifest.csv'} --store {store}\n"
+                   f"  radiome delta --store {store} --baseline T0 --followup T1 "
+                   f"--wide --out {out / 'deltas_wide.csv'}")
+        return
     from radiome.demo import run_demo
 
     run_demo(out, n_cases=cases, seed=seed)
@@ -435,6 +453,7 @@ app.registered_commands.extend(_delta_app.registered_commands)
 app.registered_commands.extend(_radiogenomics_app.registered_commands)
 app.registered_commands.extend(_habitats_app.registered_commands)
 app.registered_commands.extend(_maps_app.registered_commands)
+app.registered_commands.extend(_report_app.registered_commands)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,18 +2,19 @@
 
 The folder it writes is the start of the whole workflow: ``manifest.csv`` (paths relative to
 the folder) for ``radiome batch``, ``clinical.csv`` (``case_id``, a synthetic 0/1 ``outcome``
-linked to the lesions) for ``radiome model evaluate``, and ``features.csv`` (long table).
+linked to the lesions) for ``radiome model evaluate``, the feature store ``demo.db`` (the cases
+go through ``radiome batch``), ``features.csv`` (long table) and, last, the study report
+``report.html``.
 """
 
 from __future__ import annotations
 
-import time
+import math
+import os
 from pathlib import Path
 
 import pandas as pd
 
-from radiome.extraction import extract
-from radiome.io import load_volume
 from radiome.synthetic import lesion_params, synthetic_outcome, write_cohort
 from radiome.table import to_wide, write_table
 
@@ -31,13 +32,17 @@ _SCALE = {"morph_volume": 1e-3}
 
 
 def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.DataFrame:
-    """Write the synthetic cohort and its outcome, extract every case (default CT spec), print.
+    """Write the synthetic cohort and its outcome, extract every case, report; print.
+
+    Every case is extracted with the default CT spec by :func:`radiome.cohort.run_batch` into
+    the store ``demo.db``, and :func:`radiome.report.write_report` writes ``report.html`` from
+    it (the printed next steps add a model evaluation to it).
 
     Parameters
     ----------
     folder : path
         Output folder: ``images/``, ``masks/``, ``manifest.csv``, ``clinical.csv``,
-        ``features.csv``.
+        ``demo.db``, ``features.csv``, ``report.html``.
     n_cases : int, default 12
         Number of synthetic cases (case ``i`` has seed ``seed + i``).
     seed : int, default 0
@@ -58,14 +63,9 @@ def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.Data
                              "outcome": synthetic_outcome(range(seed, seed + n_cases),
                                                           noise_seed=seed)})
     clinical.to_csv(folder / "clinical.csv", index=False)
-    tables, seconds = [], []
-    for row in manifest.itertuples(index=False):
-        start = time.perf_counter()
-        with console.status(f"extracting {row.case_id}"):
-            volume = load_volume(row.image, modality=row.modality)
-            tables.append(extract(volume, row.mask, roi=row.roi, case_id=row.case_id))
-        seconds.append(time.perf_counter() - start)
-    features = pd.concat(tables, ignore_index=True)
+    store = f"sqlite:///{(folder / 'demo.db').as_posix()}"
+    with console.status(f"extracting {n_cases} cases (radiome batch)"):
+        features, seconds = _batch(folder, store)
     out = write_table(features, folder / "features.csv")
     wide = to_wide(features)
     summary = Table(title="radiome demo: synthetic CT lesions (default CT spec)")
@@ -74,21 +74,45 @@ def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.Data
     for _, label in _SHOWN:
         summary.add_column(label, justify="right")
     summary.add_column("s", justify="right")
-    for i, (row, took) in enumerate(zip(manifest.itertuples(index=False), seconds, strict=True)):
+    for i, row in enumerate(manifest.itertuples(index=False)):
         cells = [f"{wide.at[row.case_id, key] * _SCALE.get(key, 1.0):.4g}"
                  if key in wide.columns else "-" for key, _ in _SHOWN]
-        summary.add_row(row.case_id, lesion_params(seed + i).shape, *cells, f"{took:.2f}")
+        summary.add_row(row.case_id, lesion_params(seed + i).shape, *cells,
+                        f"{seconds.get(row.case_id, math.nan):.2f}")
     console.print(summary)
-    store = f"sqlite:///{(folder / 'demo.db').as_posix()}"
+    with console.status("writing the study report"):
+        from radiome.report import write_report
+
+        report = write_report(store, folder / "report.html")
     console.print(
         f"{len(features)} feature values ({len(features) // len(manifest)} per case, "
-        f"{len(manifest)} cases) in {out}\n"
+        f"{len(manifest)} cases) in {out} and the store {store}\n"
         f"images and masks: {folder / 'images'}, {folder / 'masks'}; manifest: "
         f"{folder / 'manifest.csv'}; synthetic outcome: {folder / 'clinical.csv'}\n"
-        f"next: radiome batch {folder / 'manifest.csv'} --store {store}\n"
-        f"      radiome export --store {store} --wide --out {folder / 'features_wide.csv'}\n"
+        f"next: radiome export --store {store} --wide --out {folder / 'features_wide.csv'}\n"
         f"      radiome model evaluate {folder / 'features_wide.csv'} --clinical "
-        f"{folder / 'clinical.csv'} --id case_id --outcome outcome",
+        f"{folder / 'clinical.csv'} --id case_id --outcome outcome --json > "
+        f"{folder / 'evaluation.json'}\n"
+        f"      radiome report --store {store} --model {folder / 'evaluation.json'} --out "
+        f"{folder / 'report.html'}",
         soft_wrap=True,
     )
+    console.print(f"study report: {report}", soft_wrap=True)
     return features
+
+
+def _batch(folder: Path, store: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Extract the manifest's cases into the store; their long table and seconds per case."""
+    from radiome.cohort import FeatureStore, read_manifest, run_batch
+    from radiome.spec import load_spec
+
+    spec = load_spec(None, modality="CT")
+    feature_store = FeatureStore(store, create=True)
+    try:
+        run_batch(read_manifest(folder / "manifest.csv"), spec, feature_store,
+                  workers=min(2, os.cpu_count() or 1), manifest_name=str(folder / "manifest.csv"))
+        features = feature_store.features(spec_hash=spec.hash)
+        cases = feature_store.cases(spec.hash)
+    finally:
+        feature_store.close()
+    return features, dict(zip(cases["case_id"], cases["seconds"], strict=True))
