@@ -22,6 +22,8 @@ __all__ = ["delta_facts", "habitat_facts", "harmonisation_facts", "load_evaluati
 _REPRESENTATIVE = ("stat_mean", "morph_volume", "cm_contrast_3d_vmrg", "szm_zs_entr_3d")
 #: Inner folds of the default pipeline's nested CV (:func:`radiome.analysis.nested_cv`).
 _INNER_FOLDS = 5
+#: Legend labels of the curves' series (as the evaluate JSON names them).
+_CURVE_LABELS = {"values": "model", "treat_all": "treat all", "treat_none": "treat none"}
 #: Keys of the evaluate JSON that are labels, not numbers.
 _TEXT_KEYS = ("task", "ci_method", "spec_hash")
 
@@ -157,7 +159,7 @@ def _curves(data: dict) -> list[dict]:
         if table is None:
             continue
         x = _x_column(table, *x_names) or table.columns[0]
-        lines = [(c, table[x], table[c]) for c in table.columns
+        lines = [(_CURVE_LABELS.get(c, c), table[x], table[c]) for c in table.columns
                  if c != x and pd.api.types.is_numeric_dtype(table[c])
                  and not c.endswith(("_low", "_high"))]
         low = next((c for c in table.columns if c.endswith("_low")), None)

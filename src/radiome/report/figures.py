@@ -68,7 +68,8 @@ def site_boxes(before: pd.Series, after: pd.Series, site: pd.Series, title: str)
     fig, axes = _figure(6.0, 2.4, ncols=2)
     for ax, values, label in ((axes[0], before, "before ComBat"), (axes[1], after, "after ComBat")):
         groups = [values[site == s].to_numpy(float) for s in sites]
-        parts = ax.boxplot(groups, patch_artist=True, widths=0.6)
+        parts = ax.boxplot(groups, patch_artist=True, widths=0.6,
+                           medianprops={"color": PALETTE[7]})
         for patch, colour in zip(parts["boxes"], PALETTE, strict=False):
             patch.set_facecolor(colour)
             patch.set_alpha(0.7)
