@@ -223,7 +223,7 @@ def test_rotating_calipers_kernel_equals_its_numpy_twin():
     rng = np.random.default_rng(4)
     xs, ys = rng.normal(size=(40, 25)), rng.normal(size=(40, 25)) * 3.0
     out = np.empty((40, 2))
-    _rectangles_kernel(xs, ys, out)
+    _rectangles_kernel(xs, ys, np.lexsort((ys, xs), axis=-1), out)
     assert np.array_equal(out, _rectangles_twin(xs, ys))
 
 
@@ -235,7 +235,8 @@ def test_rotating_calipers_find_a_rotated_rectangle():
     rotation = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
     points = np.vstack([corners, inside]) @ rotation.T
     out = np.empty((1, 2))
-    _rectangles_kernel(points[None, :, 0].copy(), points[None, :, 1].copy(), out)
+    xs, ys = points[None, :, 0].copy(), points[None, :, 1].copy()
+    _rectangles_kernel(xs, ys, np.lexsort((ys, xs), axis=-1), out)
     assert out[0] == pytest.approx([1.0, 4.0], rel=1e-12)
 
 

@@ -219,14 +219,15 @@ def morphology_features(
     def wanted(*names: str) -> bool:
         return not exclude.issuperset(names)
 
+    centres = _centres(morph_mask, spacing)
     values = {
         "morph_volume": volume,
         "morph_vol_approx": float(np.count_nonzero(morph_mask) * np.prod(spacing)),
         "morph_area_mesh": area,
         **_sphere_likeness(volume, area),
-        "morph_com": _centre_of_mass_shift(image, morph_mask, int_mask, spacing),
+        "morph_com": _centre_of_mass_shift(image, morph_mask, int_mask, spacing, centres),
         "morph_diam": max_distance(hull_points),
-        **_principal_axes(morph_mask, spacing, volume, area),
+        **_principal_axes(centres, volume, area),
         **_densities("aabb", volume, area, extent),
         "morph_vol_dens_conv_hull": volume / hull.volume,
         "morph_area_dens_conv_hull": area / hull.area,
@@ -301,18 +302,20 @@ def _centres(mask: np.ndarray, spacing: tuple[float, float, float]) -> np.ndarra
     return np.argwhere(mask) * np.asarray(spacing)
 
 
-def _centre_of_mass_shift(image, morph_mask, int_mask, spacing) -> float:
-    """KLMA: distance from the morphological centroid to the intensity-weighted centroid."""
+def _centre_of_mass_shift(image, morph_mask, int_mask, spacing, centres) -> float:
+    """KLMA: distance from the morphological centroid (of the voxel ``centres`` of the
+    morphological mask) to the intensity-weighted centroid."""
     weights = image[int_mask]
     if weights.sum() == 0.0:  # the intensity-weighted centroid is undefined
         return np.nan
-    weighted = weights @ _centres(int_mask, spacing) / weights.sum()
-    return float(np.linalg.norm(_centres(morph_mask, spacing).mean(axis=0) - weighted))
+    same = int_mask is morph_mask or np.array_equal(int_mask, morph_mask)
+    weighted = weights @ (centres if same else _centres(int_mask, spacing)) / weights.sum()
+    return float(np.linalg.norm(centres.mean(axis=0) - weighted))
 
 
-def _principal_axes(morph_mask, spacing, volume: float, area: float) -> dict[str, float]:
-    """PCA axis lengths, elongation, flatness and the approximate enclosing ellipsoid densities."""
-    points = _centres(morph_mask, spacing)
+def _principal_axes(points: np.ndarray, volume: float, area: float) -> dict[str, float]:
+    """PCA axis lengths, elongation, flatness and the approximate enclosing ellipsoid densities
+    from the voxel centres ``points`` of the morphological mask."""
     if len(points) < 2:
         eigen = np.full(3, np.nan)
     else:
