@@ -21,6 +21,7 @@ import typer
 from radiome.analysis.cli import app as _model_app
 from radiome.analysis.delta_cli import app as _delta_app
 from radiome.analysis.radiogenomics_cli import app as _radiogenomics_app
+from radiome.federated.cli import app as _federated_app
 from radiome.habitats.cli import app as _habitats_app
 from radiome.maps.cli import app as _maps_app
 from radiome.reliability.cli import app as _reliability_app
@@ -39,6 +40,8 @@ spec_app = typer.Typer(help="Inspect measurand specs.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 app.add_typer(_model_app, name="model", help="Validated models from feature tables: evaluate, "
               "fit, predict.")
+app.add_typer(_federated_app, name="federated", help="Federated studies on Flower: sites keep "
+              "their rows, the server sees sums.")
 
 ImageArg = Annotated[Path, typer.Argument(help="Volume file (NIfTI, NRRD, MHA) or DICOM folder.")]
 MaskArg = Annotated[Path, typer.Argument(help="Label map, DICOM RTSTRUCT or DICOM SEG.")]
@@ -243,6 +246,49 @@ def _batch_spec(spec: Path | None, manifest):
     return load_spec(None, modality=modalities[0])
 
 
+def _batch_plan(specs: list[str] | None, manifest) -> list[tuple]:
+    """``(modality label, manifest rows, spec)`` of each run of ``radiome batch``.
+
+    One spec path (or none, for a manifest of one modality) applies to every row; otherwise
+    each modality's rows get the spec given as MODALITY=PATH, else the modality's default.
+    """
+    from radiome.spec import load_spec
+
+    specs = specs or []
+    modalities = sorted({m.upper() for m in manifest["modality"] if m})
+    if any("=" not in s for s in specs) or (not specs and len(modalities) <= 1):
+        if len(specs) > 1:
+            msg = "give one --spec PATH for every case, or --spec MODALITY=PATH per modality"
+            raise typer.BadParameter(msg, param_hint="--spec")
+        dup = manifest.duplicated(["case_id", "roi"])
+        if dup.any():
+            row = manifest.loc[dup].iloc[0]
+            msg = (f"case {row['case_id']}/{row['roi'] or '-'} has several modalities; give "
+                   "--spec MODALITY=PATH per modality (or none for the defaults)")
+            raise typer.BadParameter(msg, param_hint="--spec")
+        return [("", manifest, _batch_spec(specs[0] if specs else None, manifest))]
+    given = {}
+    for item in specs:
+        name, _, path = item.partition("=")
+        given[name.strip().upper()] = path.strip()
+    unlabelled = int((manifest["modality"] == "").sum())
+    unknown = sorted(set(given) - set(modalities))
+    if unlabelled or unknown:
+        msg = (f"{unlabelled} manifest row(s) have no modality; per-modality specs need one on "
+               "every row" if unlabelled else
+               f"--spec for {', '.join(unknown)}: no manifest row has that modality "
+               f"(found {', '.join(modalities)})")
+        raise typer.BadParameter(msg, param_hint="--spec")
+    plan = [(m, manifest[manifest["modality"].str.upper() == m], load_spec(given.get(m),
+                                                                              modality=m))
+            for m in modalities]
+    hashes = [resolved.hash for *_, resolved in plan]
+    if len(set(hashes)) < len(hashes):
+        msg = "two modalities resolve to the same spec; the store keeps one spec per modality"
+        raise typer.BadParameter(msg, param_hint="--spec")
+    return plan
+
+
 @app.command()
 def discover(
     root: Annotated[Path, typer.Argument(help="Folder of DICOM files (searched at any depth).")],
@@ -281,7 +327,12 @@ def discover(
 @app.command()
 def batch(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV (case_id, image, mask, roi, ...).")],
-    spec: SpecOpt = None,
+    spec: Annotated[
+        list[str] | None,
+        typer.Option("--spec", help="Spec YAML for every case, or MODALITY=YAML per modality "
+                     "(repeat: --spec CT=ct.yaml --spec PT=pet.yaml); default: each "
+                     "modality's default spec."),
+    ] = None,
     store: StoreOpt = "sqlite:///radiome.db",
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Local worker processes (default: cores).")
@@ -302,6 +353,9 @@ def batch(
 
     Cases stored with the same spec, inputs and software are skipped; cases stored by other
     software are recomputed unless --keep-other-versions. SIGTERM ends the run as interrupted.
+    A manifest of several modalities (its modality column) runs once per modality, each with
+    its own spec: the one given as MODALITY=YAML, else the modality's default (CT: fixed bin
+    size in HU; PT: fixed bin size in SUV; MR: z-scored, then a fixed number of bins).
     """
     import signal
 
@@ -312,7 +366,7 @@ def batch(
         msg = "give --workers or --scheduler, not both"
         raise typer.BadParameter(msg, param_hint="--workers")
     table = read_manifest(manifest)
-    resolved = _batch_spec(spec, table)
+    plan = _batch_plan(spec, table)
     feature_store = FeatureStore(store, create=True)
     terminated = []
 
@@ -330,27 +384,34 @@ def batch(
                 if terminated:  # a SIGTERM whose KeyboardInterrupt Python had to drop
                     raise KeyboardInterrupt
 
-            summary = run_batch(table, resolved, feature_store, workers=workers,
-                                scheduler=scheduler, strict=strict, manifest_name=str(manifest),
-                                on_progress=advance, keep_other_versions=keep_other_versions)
+            summaries = [
+                (label, resolved, run_batch(rows, resolved, feature_store, workers=workers,
+                                            scheduler=scheduler, strict=strict,
+                                            manifest_name=str(manifest), on_progress=advance,
+                                            keep_other_versions=keep_other_versions))
+                for label, rows, resolved in plan
+            ]
     except KeyboardInterrupt:
         typer.echo("radiome: batch interrupted; the cases stored so far stay stored, and "
                    "running the same command again resumes", err=True)
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    note = summary.software_note()
-    typer.echo(
-        f"run {summary.run_id}: {summary.total} case(s) in {summary.seconds:.1f} s: "
-        f"{summary.done} extracted, {summary.unchanged} already stored, "
-        f"{summary.nonconformant} non-conformant skipped, {summary.failed} failed"
-        f"{'; ' + note if note else ''} (spec {resolved.hash}, store {store})", err=True,
-    )
-    if summary.warned:
-        typer.echo(f"{summary.warned} case(s) raised warnings: `radiome export --store {store} "
+    for label, resolved, summary in summaries:
+        note = summary.software_note()
+        typer.echo(
+            f"{label + ' ' if label else ''}run {summary.run_id}: {summary.total} case(s) in "
+            f"{summary.seconds:.1f} s: {summary.done} extracted, {summary.unchanged} already "
+            f"stored, {summary.nonconformant} non-conformant skipped, {summary.failed} failed"
+            f"{'; ' + note if note else ''} (spec {resolved.hash}, store {store})", err=True,
+        )
+    warned = sum(summary.warned for *_, summary in summaries)
+    failed = sum(summary.failed for *_, summary in summaries)
+    if warned:
+        typer.echo(f"{warned} case(s) raised warnings: `radiome export --store {store} "
                    "--warnings --out warnings.csv` lists them", err=True)
-    if summary.failed:
-        typer.echo(f"{summary.failed} case(s) failed: `radiome export --store {store} --errors "
+    if failed:
+        typer.echo(f"{failed} case(s) failed: `radiome export --store {store} --errors "
                    "--out errors.csv` lists them with the reasons", err=True)
         raise typer.Exit(1)
 
@@ -423,7 +484,12 @@ def export(
                      "software (versions that computed each case) after the usual columns."),
     ] = False,
 ) -> None:
-    """Export the feature store (long or wide table, or the errors, or the warnings)."""
+    """Export the feature store (long or wide table, or the errors, or the warnings).
+
+    --wide of a store holding several modalities (cases of several specs, batch --spec
+    MODALITY=...) gives one row per case and ROI with every column prefixed by its modality
+    (CT_..., PT_...), the groups `radiome model evaluate --modalities` fuses.
+    """
     from radiome.cohort import PROVENANCE_COLUMNS, FeatureStore
     from radiome.habitats.wide import habitats_as_columns
     from radiome.table import to_wide, write_table
@@ -440,12 +506,35 @@ def export(
         typer.echo(f"{len(table)} {'error' if errors else 'warning'} row(s) written to {out}",
                    err=True)
         return
-    table = feature_store.features(run_id=run, provenance=provenance)
+    table = feature_store.features(run_id=run, provenance=provenance,
+                                   labels=("modality",) if wide else ())
     if wide:
         index = ["case_id", "roi", "spec_hash", *(PROVENANCE_COLUMNS if provenance else ())]
-        table = habitats_as_columns(to_wide(table, index=index).reset_index(), index=index)
+        table = _wide_by_modality(table, index, lambda part: habitats_as_columns(
+            to_wide(part, index=index).reset_index(), index=index))
     write_table(table, out)
     typer.echo(f"{len(table)} row(s) written to {out}", err=True)
+
+
+def _wide_by_modality(long, index: list[str], pivot):
+    """``pivot(long)``, or with several specs one ``MODALITY_``-prefixed block per modality."""
+    import pandas as pd
+
+    from radiome.errors import RadiomeError
+
+    modality = long.pop("modality").fillna("").str.upper()
+    if long["spec_hash"].nunique() <= 1:
+        return pivot(long)
+    specs = long.groupby(modality)["spec_hash"].nunique()
+    if "" in specs.index or (specs > 1).any():
+        msg = ("the store holds several specs that no modality label tells apart; export one "
+               "with --run")
+        raise RadiomeError(msg)
+    blocks = []
+    for name, part in long.groupby(modality):
+        block = pivot(part).set_index(["case_id", "roi"])
+        blocks.append(block.add_prefix(f"{name}_"))
+    return pd.concat(blocks, axis=1, join="outer").reset_index()
 
 
 app.registered_commands.extend(_reliability_app.registered_commands)

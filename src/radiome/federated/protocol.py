@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from radiome.errors import AnalysisError
+from radiome.federated import privacy
 from radiome.federated import sums as S
 
 __all__ = ["SiteData", "Study", "answer", "load_site", "run_in_process"]
@@ -86,8 +87,14 @@ def load_site(path: str | Path, name: str, *, features: list[str], id_col: str, 
     return SiteData(name, table[features].to_numpy(float), col(outcome), col(time), col(event))
 
 
-def answer(request: dict, site: SiteData) -> tuple[dict[str, np.ndarray], dict]:
-    """A site's answer to a request: arrays to be summed over sites, and plain-text metrics."""
+def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None,
+           ) -> tuple[dict[str, np.ndarray], dict]:
+    """A site's answer to a request: arrays to be summed over sites, and plain-text metrics.
+
+    With differential privacy (``request["dp"]``) the logistic answer is clipped and noised on
+    the z-scored scale (:func:`radiome.federated.privacy.add_noise`) with ``rng`` (fresh
+    operating-system entropy by default) and its histogram is not sent.
+    """
     stage = request["stage"]
     metrics: dict = {"site": site.name}
     if stage == "moments":
@@ -103,13 +110,15 @@ def answer(request: dict, site: SiteData) -> tuple[dict[str, np.ndarray], dict]:
     for i, fit in enumerate(request["logistic"]):
         beta = np.asarray(fit["beta"])
         part = S.logistic_sums(centred, site.y[rows], beta)
-        prob = S._sigmoid(beta[0] + centred @ beta[1:])
-        part["hist"] = S.score_histograms(prob, site.y[rows])
+        prob = S.sigmoid(beta[0] + centred @ beta[1:])
+        if request.get("dp"):
+            part = _private(part, request, rng or np.random.default_rng())
+        part["hist"] = S.score_histograms(prob, site.y[rows]) * (not request.get("dp"))
         if fit["exclude"] == site.name:
-            metrics["loso_auc"] = _auc(site.y[rows], prob)
+            metrics["loso_auc"] = S.exact_auc(site.y[rows], prob)
             part = {k: np.zeros_like(v) for k, v in part.items()}
         elif not fit["exclude"]:
-            metrics["auc"] = _auc(site.y[rows], prob)
+            metrics["auc"] = S.exact_auc(site.y[rows], prob)
         arrays.update({f"logistic{i}.{k}": v for k, v in part.items()})
     if request.get("cox"):
         beta = np.asarray(request["cox"]["beta"])
@@ -118,6 +127,17 @@ def answer(request: dict, site: SiteData) -> tuple[dict[str, np.ndarray], dict]:
         arrays.update({f"cox.{k}": v for k, v in part.items()})
         metrics["c_index"] = _c_index(site.time[rows], site.event[rows], centred @ beta)
     return arrays, metrics
+
+
+def _private(part: dict[str, np.ndarray], request: dict, rng) -> dict[str, np.ndarray]:
+    """A logistic answer clipped and noised on the z-scored scale, back in centred coordinates."""
+    scale = np.concatenate([[1.0], request["sd"]])
+    outer = np.outer(scale, scale)
+    noisy = privacy.add_noise({"loglik": part["loglik"], "gradient": part["gradient"] / scale,
+                       "hessian": part["hessian"] / outer}, request["dp"]["sigma"],
+                      request["dp"]["clip"], rng)
+    return {"loglik": noisy["loglik"], "gradient": noisy["gradient"] * scale,
+            "hessian": noisy["hessian"] * outer}
 
 
 @dataclass
@@ -135,6 +155,11 @@ class Study:
         Leave-one-site-out logistic fits in the same rounds.
     max_newton : int
         Newton rounds at most.
+    epsilon : float, optional
+        Differential privacy of the logistic rounds (:mod:`radiome.federated.privacy`): exactly
+        ``dp_rounds`` Newton rounds whose noise gives this ε at δ = 1e-5; no leave-one-site-out
+        fits, no Cox model.
+    dp_rounds : int
     """
 
     features: list[str]
@@ -142,6 +167,9 @@ class Study:
     cox: bool = False
     loso: bool = True
     max_newton: int = 30
+    epsilon: float | None = None
+    dp_rounds: int = 5
+    sigma: float | None = None
     stage: str = "moments"
     sites: list[str] = field(default_factory=list)
     rounds: int = 0
@@ -162,7 +190,10 @@ class Study:
         req = {"stage": "newton", "spread": self.sd is None, "mean": self.mean.tolist(),
                "logistic": [{"exclude": f["exclude"], "beta": _centred_beta(f["beta"], self.sd,
                                                                           True).tolist()}
-                            for f in self.fits]}
+                            for f in self.fits if self.sigma is None or self.sd is not None]}
+        if self.sigma is not None and self.sd is not None:
+            clip = privacy.clip_norm(self.n.min(), len(self.sites), len(self.features))
+            req.update(dp={"sigma": self.sigma, "clip": clip}, sd=self.sd.tolist())
         if self.cox_fit is not None:
             req["cox"] = {"times": self.cox_fit["times"],
                           "beta": _centred_beta(self.cox_fit["beta"], self.sd, False).tolist()}
@@ -184,17 +215,23 @@ class Study:
                 flat = [f for f, s in zip(self.features, self.sd, strict=True) if not s > 0]
                 msg = f"federated study: feature(s) {flat} are constant over all sites"
                 raise AnalysisError(msg)
+        if self.sigma is not None and not any(k.startswith("logistic") for k in total):
+            return
         for i, fit in enumerate(self.fits):
             if fit["converged"]:
                 continue
             part = {k.split(".", 1)[1]: v for k, v in total.items()
                     if k.startswith(f"logistic{i}.")}
             loglik, grad, hess = S.logistic_derivatives(part, self.sd)
+            if self.sigma is not None:
+                hess = privacy.positive_definite(hess)
             penalised = np.arange(grad.size) > 0
             step = S.newton_step(fit["beta"], grad, hess, self.l2, penalised)
-            fit.update(beta=fit["beta"] + step, iterations=fit["iterations"] + 1,
-                       loglik=loglik, converged=bool(np.max(np.abs(step)) < _TOL),
-                       hist=part["hist"])
+            iterations = fit["iterations"] + 1
+            done = (iterations == self.dp_rounds if self.sigma is not None
+                    else bool(np.max(np.abs(step)) < _TOL))
+            fit.update(beta=fit["beta"] + step, iterations=iterations, loglik=loglik,
+                       converged=done, hist=part["hist"])
         if self.cox_fit is not None and not self.cox_fit["converged"]:
             part = {k.split(".", 1)[1]: v for k, v in total.items() if k.startswith("cox.")}
             loglik, grad, hess = S.cox_derivatives(part, self.sd)
@@ -209,6 +246,13 @@ class Study:
     def _start(self, total: dict[str, np.ndarray], metrics: list[dict]) -> None:
         """Set up the Newton stage from the summed moments."""
         self.sites = sorted(m["site"] for m in metrics)
+        if self.epsilon is not None:
+            if self.cox:
+                msg = ("differential privacy covers the logistic model only; "
+                       "fit the Cox model without --epsilon")
+                raise AnalysisError(msg)
+            self.loso = False
+            self.sigma = privacy.noise_multiplier(self.epsilon, self.dp_rounds)
         self.n, self.mean, _ = S.pooled_moments(total)
         self.missing = total["missing"]
         p = len(self.features)
@@ -229,7 +273,7 @@ class Study:
                                         "mean": self.mean, "sd": self.sd,
                                         "missing": self.missing.astype(int)}),
             "logistic": _model_json(fit, self.features, intercept=True),
-            "auc": S.auc_from_histograms(fit["hist"]),
+            "auc": S.auc_from_histograms(fit["hist"]) if self.sigma is None else float("nan"),
             "sites": self.site_metrics,
             "rounds": self.rounds,
         }
@@ -238,10 +282,14 @@ class Study:
         return out
 
 
-def run_in_process(study: Study, sites: list[SiteData]) -> Study:
-    """Run ``study`` over ``sites`` by plain function calls (sums in float64); returns it."""
+def run_in_process(study: Study, sites: list[SiteData],
+                   rng: np.random.Generator | None = None) -> Study:
+    """Run ``study`` over ``sites`` by plain function calls (sums in float64); returns it.
+
+    ``rng`` draws the sites' noise under differential privacy (for reproducible experiments).
+    """
     while (req := study.request()) is not None:
-        answers = [answer(req, site) for site in sites]
+        answers = [answer(req, site, rng) for site in sites]
         total = {k: sum(a[0][k] for a in answers) for k in answers[0][0]}
         study.absorb(total, [a[1] for a in answers])
     return study
@@ -263,13 +311,6 @@ def _model_json(fit: dict, features: list[str], *, intercept: bool) -> dict:
     if intercept:
         out = {"intercept": float(fit["beta"][0]), **out}
     return out
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    """Site AUC (NaN with one class)."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, score)) if np.unique(y).size == 2 else float("nan")
 
 
 def _c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:

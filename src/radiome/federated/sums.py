@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiome.analysis.harmonize import _nonparametric_eb, _parametric_eb
-
 __all__ = [
     "auc_from_histograms",
     "combat_global",
@@ -46,9 +44,10 @@ AUC_BINS = 4096
 
 
 def moment_sums(x: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-feature count, sum and missing count of one site's ``(n, p)`` features (NaN = missing)."""
+    """Per-feature count, sum and missing count of a site's ``(n, p)`` features (NaN = missing)."""
     present = ~np.isnan(x)
-    return {"n": present.sum(axis=0).astype(float), "sum": np.where(present, x, 0.0).sum(axis=0),
+    return {"n": present.sum(axis=0).astype(float),
+            "sum": np.where(present, x, 0.0).sum(axis=0),
             "missing": (~present).sum(axis=0).astype(float)}
 
 
@@ -98,7 +97,7 @@ def logistic_sums(centred: np.ndarray, y: np.ndarray, beta: np.ndarray) -> dict[
     """
     design = np.hstack([np.ones((centred.shape[0], 1)), centred])
     eta = design @ beta
-    prob = _sigmoid(eta)
+    prob = sigmoid(eta)
     loglik = np.sum(y * eta - np.logaddexp(0.0, eta))
     weights = prob * (1.0 - prob)
     return {"loglik": np.array([loglik]), "gradient": design.T @ (y - prob),
@@ -171,7 +170,8 @@ def cox_derivatives(sums: dict[str, np.ndarray], sd: np.ndarray):
     """
     deaths = np.rint(sums["deaths"]).astype(int)
     p = sd.size
-    loglik, gradient, hessian = float(sums["eta_sum"][0]), sums["xsum"].sum(axis=0), np.zeros((p, p))
+    loglik, gradient = float(sums["eta_sum"][0]), sums["xsum"].sum(axis=0)
+    hessian = np.zeros((p, p))
     for k in np.flatnonzero(deaths):
         frac = np.arange(deaths[k]) / deaths[k]
         phi0 = sums["risk0"][k] - frac * sums["tie0"][k]
@@ -228,6 +228,8 @@ def combat_harmonise(x: np.ndarray, grand_mean: np.ndarray, var_pooled: np.ndarr
     its own standardised rows, exactly as :class:`radiome.analysis.ComBat` does per batch, so the
     result equals ComBat on the pooled table (no covariates).
     """
+    from radiome.analysis.harmonize import _nonparametric_eb, _parametric_eb
+
     sd = np.sqrt(var_pooled)
     varying = var_pooled > 0
     s = np.divide(x - grand_mean, sd, out=np.zeros_like(x), where=sd > 0)
@@ -244,6 +246,16 @@ def combat_harmonise(x: np.ndarray, grand_mean: np.ndarray, var_pooled: np.ndarr
     return s * sd + grand_mean
 
 
-def _sigmoid(eta: np.ndarray) -> np.ndarray:
+def exact_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """AUC (Mann-Whitney, ties one half) of ``score`` for 0/1 ``y``; NaN with one class."""
+    neg, pos = np.sort(score[y == 0]), score[y == 1]
+    if not neg.size or not pos.size:
+        return float("nan")
+    below = np.searchsorted(neg, pos, side="left")
+    ties = np.searchsorted(neg, pos, side="right") - below
+    return float((below.sum() + 0.5 * ties.sum()) / (neg.size * pos.size))
+
+
+def sigmoid(eta: np.ndarray) -> np.ndarray:
     """Logistic function, stable for large ``|eta|``."""
     return np.exp(-np.logaddexp(0.0, -eta))

@@ -1,0 +1,191 @@
+"""The radiome Flower app: a ServerApp that runs a :class:`~radiome.federated.Study` and a
+ClientApp that answers it from the site's own table.
+
+Flower's compat stack carries the study (``NumPyClient``, ``LegacyContext``, ``DefaultWorkflow``)
+because SecAgg+ exists only there: every request is a fit round whose instructions hold the JSON
+request and whose results are the site's arrays. With secure aggregation the fit rounds run
+through ``SecAggPlusWorkflow`` and the arrays are encoded exactly (:mod:`.secure`); the client
+applies ``secaggplus_mod`` only to messages of a SecAgg+ round. The server waits for every site
+in every round (``timeout`` seconds at most) and stops the study, with the reason in
+``summary.json``, when a site fails or refuses its table.
+
+Run configuration (``flwr run --run-config``): ``features`` (comma-separated), ``id``,
+``outcome``, ``time``, ``event``, ``l2``, ``loso``, ``secagg``, ``epsilon`` (0: no
+differential privacy), ``max_newton``, ``sites`` (expected number),
+``timeout``, ``out`` (folder of the results on the server side). Node configuration of each
+SuperNode: ``data`` (the site's CSV or Parquet table) and ``site`` (its name).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from flwr.client import ClientApp, NumPyClient
+from flwr.client.mod import secaggplus_mod
+from flwr.common import Context, FitIns, MessageType, ndarrays_to_parameters
+from flwr.common import parameters_to_ndarrays as _to_arrays
+from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS
+from flwr.server import LegacyContext, ServerApp, ServerConfig
+from flwr.server.strategy import Strategy
+from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+from flwr.server.workflow.default_workflows import default_fit_workflow
+
+from radiome.federated import privacy, secure
+from radiome.federated.protocol import Study, answer, load_site
+from radiome.federated.results import write_results
+
+__all__ = ["client_app", "server_app"]
+
+
+class _SiteClient(NumPyClient):
+    """A site: answers each request from its own rows."""
+
+    def __init__(self, context: Context):
+        self.context = context
+
+    def fit(self, parameters, config):
+        """The site's arrays for the request in ``config`` (encoded under SecAgg+)."""
+        run, node = self.context.run_config, self.context.node_config
+        site = load_site(node["data"], str(node["site"]), features=_features(run),
+                         id_col=str(run["id"]), outcome=str(run["outcome"]),
+                         time=str(run["time"]) or None, event=str(run["event"]) or None)
+        request = json.loads(str(config["request"]))
+        arrays, metrics = answer(request, site)
+        keys = sorted(arrays)
+        out = [arrays[k] for k in keys]
+        if request["secagg"]:
+            out = [secure.encode(a, f"site {site.name!r}: {k}") for k, a in zip(keys, out,
+                                                                               strict=True)]
+        return out, 1, {**metrics, "keys": ",".join(keys)}
+
+
+def _client_fn(context: Context):
+    """The site client of this SuperNode."""
+    return _SiteClient(context).to_client()
+
+
+def _secagg_when_asked(msg, context, call_next):
+    """``secaggplus_mod`` for the messages of a SecAgg+ round, the plain client otherwise."""
+    if (msg.metadata.message_type == MessageType.TRAIN
+            and RECORD_KEY_CONFIGS in msg.content.config_records):
+        return secaggplus_mod(msg, context, call_next)
+    return call_next(msg, context)
+
+
+client_app = ClientApp(client_fn=_client_fn, mods=[_secagg_when_asked])
+
+
+class _StudyStrategy(Strategy):
+    """A Flower strategy that issues the study's requests and feeds it the summed answers."""
+
+    def __init__(self, study: Study, n_sites: int, secagg: bool, timeout: float):
+        self.study, self.n_sites, self.secagg, self.timeout = study, n_sites, secagg, timeout
+        self.error: str | None = None
+
+    def initialize_parameters(self, client_manager):
+        return ndarrays_to_parameters([np.zeros(1)])
+
+    def configure_fit(self, server_round, parameters, client_manager):
+        if self.error is not None or (request := self.study.request()) is None:
+            return []
+        if not client_manager.wait_for(self.n_sites, timeout=int(self.timeout)):
+            self.error = (f"only {client_manager.num_available()} of {self.n_sites} sites "
+                          f"connected within {self.timeout:g} s")
+            return []
+        config = {"request": json.dumps({**request, "secagg": self.secagg})}
+        clients = client_manager.sample(num_clients=self.n_sites)
+        return [(c, FitIns(parameters, config)) for c in clients]
+
+    def aggregate_fit(self, server_round, results, failures):
+        stage = self.study.stage
+        if failures or len(results) < self.n_sites:
+            reasons = sorted({" ".join(str(f).split()) for f in failures
+                              if isinstance(f, BaseException)})
+            self.error = (f"round {server_round} ({stage}): {len(results)} of {self.n_sites} "
+                          f"sites answered{': ' + '; '.join(reasons) if reasons else ''}")
+            return None, {}
+        metrics = [dict(r.metrics) for _, r in results]
+        keys = str(metrics[0]["keys"]).split(",")
+        arrays = [_to_arrays(r.parameters) for _, r in results]
+        if self.secagg:
+            total = dict(zip(keys, (secure.decode(a, len(results)) for a in arrays[0]),
+                             strict=True))
+        else:
+            total = {k: sum(a[i] for a in arrays) for i, k in enumerate(keys)}
+        try:
+            self.study.absorb(total, metrics)
+        except ValueError as exc:
+            self.error = f"round {server_round} ({stage}): {exc}"
+        return ndarrays_to_parameters([np.zeros(1)]), {}
+
+    def configure_evaluate(self, server_round, parameters, client_manager):
+        return []
+
+    def aggregate_evaluate(self, server_round, results, failures):
+        return None, {}
+
+    def evaluate(self, server_round, parameters):
+        return None
+
+
+class _TimedGrid:
+    """A grid whose ``send_and_receive`` gives up after ``timeout`` seconds."""
+
+    def __init__(self, grid, timeout: float):
+        self._grid, self._timeout = grid, timeout
+
+    def __getattr__(self, name):
+        return getattr(self._grid, name)
+
+    def send_and_receive(self, messages, *, timeout=None):
+        """Send ``messages`` and wait for the replies at most ``timeout`` seconds."""
+        return self._grid.send_and_receive(messages, timeout=timeout or self._timeout)
+
+
+def _timed_fit_workflow(timeout: float):
+    """Flower's default fit round with a timeout on the replies."""
+
+    def workflow(grid, context):
+        default_fit_workflow(_TimedGrid(grid, timeout), context)
+
+    return workflow
+
+
+server_app = ServerApp()
+
+
+@server_app.main()
+def _main(grid, context: Context) -> None:
+    """Run the study of the run configuration and write its results to ``out``."""
+    run = context.run_config
+    start = time.perf_counter()
+    n_sites, secagg, timeout = int(run["sites"]), bool(run["secagg"]), float(run["timeout"])
+    study = Study(_features(run), l2=float(run["l2"]), cox=bool(str(run["time"])),
+                  loso=bool(run["loso"]), epsilon=float(run["epsilon"]) or None,
+                  max_newton=int(run["max_newton"]))
+    strategy = _StudyStrategy(study, n_sites, secagg, timeout)
+    legacy = LegacyContext(context=context, strategy=strategy,
+                           config=ServerConfig(num_rounds=study.max_newton + 2))
+    if secagg:
+        fit = SecAggPlusWorkflow(**secure.secagg_parameters(n_sites, timeout=timeout))
+    else:
+        fit = _timed_fit_workflow(timeout)
+    DefaultWorkflow(fit_workflow=fit)(grid, legacy)
+    summary = {"secagg": secagg, "sites": n_sites,
+               "quantisation_bound": secure.quantisation_bound(n_sites) if secagg else 0.0}
+    if study.sigma is not None:
+        summary.update(epsilon=privacy.epsilon(study.sigma, study.dp_rounds),
+                       delta=privacy.DELTA, noise_multiplier=study.sigma,
+                       dp_rounds=study.dp_rounds)
+    if strategy.error is None and study.stage != "done":
+        strategy.error = f"the study stopped in its {study.stage} stage"
+    write_results(Path(str(run["out"])), study, summary, strategy.error,
+                  time.perf_counter() - start)
+
+
+def _features(run) -> list[str]:
+    """Feature names of the run configuration."""
+    return [f for f in str(run["features"]).split(",") if f]

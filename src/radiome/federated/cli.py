@@ -1,0 +1,85 @@
+"""``radiome federated``: a federated study on Flower from one machine (dry run, demo, tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Federated studies on Flower: sites keep their rows, the server sees sums.",
+                  no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    site: Annotated[list[str], typer.Option("--site", help="NAME=TABLE, one per hospital.")],
+    id_col: Annotated[str, typer.Option("--id", help="Patient id column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Binary outcome column (0/1).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder of the results.")],
+    time: Annotated[str | None, typer.Option("--time", help="Follow-up time column (Cox).")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="Event column, 0/1 (Cox).")] = None,
+    features: Annotated[str | None, typer.Option(
+        "--features", help="Comma-separated feature columns; default: the numeric columns of "
+        "the first site's table other than id, outcome, time and event.")] = None,
+    l2: Annotated[float, typer.Option("--l2", help="L2 penalty of the logistic model on the "
+                                      "z-scored features; 0 = maximum likelihood.")] = 1.0,
+    no_secagg: Annotated[bool, typer.Option("--no-secagg", help="Plain aggregation: the server "
+                                            "sees every site's sums.")] = False,
+    epsilon: Annotated[float | None, typer.Option(
+        "--epsilon", help="Differential privacy of the logistic rounds: per-site ε at "
+        "δ = 1e-5 (the noise is calibrated to it).")] = None,
+    max_newton: Annotated[int, typer.Option("--max-newton", min=1, help="Newton rounds at "
+                                            "most.")] = 30,
+    no_loso: Annotated[bool, typer.Option("--no-loso", help="Skip the leave-one-site-out "
+                                          "fits.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per round at most.")] = 120.0,
+) -> None:
+    """Run a federated study: a SuperLink and one SuperNode per site on loopback, then
+    ``flwr run``; writes OUT/statistics.csv, OUT/model.json and OUT/summary.json and exits 0
+    only when every site took part."""
+    from radiome.errors import AnalysisError
+    from radiome.federated.run import default_features, run_study
+
+    sites = {}
+    for spec in site:
+        name, sep, table = spec.partition("=")
+        if not sep or not name or not table or name in sites:
+            msg = f"--site {spec!r}: expected NAME=TABLE with a new NAME"
+            raise AnalysisError(msg)
+        sites[name] = Path(table)
+    if epsilon is not None and not epsilon > 0:
+        msg = f"--epsilon must be > 0, got {epsilon!r}"
+        raise AnalysisError(msg)
+    if l2 < 0:
+        msg = f"--l2 must be >= 0, got {l2!r}"
+        raise AnalysisError(msg)
+    if (time is None) != (event is None):
+        msg = "--time and --event go together (both for a Cox model, or neither)"
+        raise AnalysisError(msg)
+    names = [f for f in (features or "").split(",") if f] or default_features(
+        next(iter(sites.values())), [id_col, outcome, *(c for c in (time, event) if c)])
+    summary = run_study(sites, out, features=names, id_col=id_col, outcome=outcome,
+                        time_col=time, event_col=event, l2=l2, secagg=not no_secagg,
+                        loso=not no_loso, epsilon=epsilon, max_newton=max_newton,
+                        timeout=timeout, echo=lambda line: typer.echo(line, err=True))
+    if summary["error"] is not None:
+        msg = f"{out}: federated study failed: {summary['error']}"
+        raise AnalysisError(msg)
+    model = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    typer.echo(f"sites: {', '.join(summary['sites'])}; rounds: {summary['rounds']}; "
+               f"secure aggregation: {'on' if summary['secagg'] else 'off'} "
+               f"(quantisation bound {summary['quantisation_bound']:.1e}); epsilon: "
+               f"{summary['epsilon']}; {summary['seconds']:.0f} s")
+    auc = "n/a (not released under differential privacy)" if model["auc"] is None else (
+        f"{model['auc']:.4f}")
+    typer.echo(f"pooled AUC {auc}; logistic intercept {model['intercept']:.6f}, "
+               + ", ".join(f"{k} {v:.6f}" for k, v in model["coefficients"].items()))
+    if not model["converged"]:
+        typer.echo(f"radiome: warning: the logistic model did not converge in "
+                   f"{model['iterations']} Newton round(s)", err=True)
+    for name, metrics in model["sites"].items():
+        typer.echo(f"  {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))

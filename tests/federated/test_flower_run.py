@@ -1,0 +1,164 @@
+"""`radiome federated run` with real Flower processes on loopback (SuperLink + 3 SuperNodes).
+
+Every message exchange on Flower's deployment engine costs seconds, so one study without SecAgg+
+(to convergence) and one with it (statistics and one Newton step) run once for the module and
+are shared; a third run shows a malformed site refused.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from radiome.cli import main
+from radiome.federated import SiteData, Study, multisite_tables, run_in_process
+from radiome.federated.demo import FEATURES
+
+pytestmark = pytest.mark.slow
+FEATS = list(FEATURES)
+
+
+def _flower_pids() -> set[int]:
+    """Processes of Flower (SuperLink, SuperNode, SuperExec, apps, flwr) now running."""
+    found = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "flower-" in cmdline or "flwr" in cmdline:
+            found.add(proc.pid)
+    return found
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sites")
+    paths = {}
+    for name, table in multisite_tables(0).items():
+        paths[name] = folder / f"{name}.csv"
+        table.to_csv(paths[name], index=False)
+    return folder, paths
+
+
+def _run(tables, out, *extra):
+    folder, paths = tables
+    sites = [f"--site={name}={path}" for name, path in paths.items()]
+    before = _flower_pids()
+    code = main(["federated", "run", *sites, "--id", "case_id", "--outcome", "grade",
+                 "--features", ",".join(FEATS), "--out", str(out), "--timeout", "120", *extra])
+    left = _flower_pids() - before
+    return code, left
+
+
+@pytest.fixture(scope="module")
+def plain(tables, tmp_path_factory):
+    out = tmp_path_factory.mktemp("plain")
+    code, left = _run(tables, out, "--time", "time", "--event", "event", "--no-secagg")
+    return code, left, out
+
+
+@pytest.fixture(scope="module")
+def pooled(tables, plain):
+    table = pd.concat([pd.read_csv(p) for p in tables[1].values()], ignore_index=True)
+    stats = pd.read_csv(plain[2] / "statistics.csv")
+    x = table[FEATS].to_numpy(float)
+    rows = ~np.isnan(x).any(axis=1)
+    z = (x[rows] - stats["mean"].to_numpy()) / stats["sd"].to_numpy()
+    return table, x, rows, z
+
+
+def test_plain_run_exits_0_and_leaves_no_flower_process(plain):
+    code, left, _ = plain
+    assert code == 0
+    assert not left, f"Flower processes left running: {left}"
+
+
+def test_plain_run_statistics_equal_pooled_to_1e9(plain, pooled):
+    _, x, _, _ = pooled
+    stats = pd.read_csv(plain[2] / "statistics.csv")
+    assert stats["feature"].tolist() == FEATS
+    np.testing.assert_array_equal(stats["n"], (~np.isnan(x)).sum(axis=0))
+    np.testing.assert_allclose(stats["mean"], np.nanmean(x, axis=0), rtol=1e-9)
+    np.testing.assert_allclose(stats["sd"], np.nanstd(x, axis=0, ddof=1), rtol=1e-9)
+
+
+def test_plain_run_logistic_and_cox_equal_pooled_fits_to_1e6(plain, pooled):
+    from lifelines import CoxPHFitter
+    from sklearn.linear_model import LogisticRegression
+
+    table, _, rows, z = pooled
+    model = json.loads((plain[2] / "model.json").read_text())
+    reference = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-14, max_iter=1000)
+    reference.fit(z, table["grade"].to_numpy()[rows])
+    assert model["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-6)
+    np.testing.assert_allclose([model["coefficients"][f] for f in FEATS], reference.coef_[0],
+                               atol=1e-6)
+    frame = pd.DataFrame(z, columns=FEATS)
+    frame["T"], frame["E"] = table["time"].to_numpy()[rows], table["event"].to_numpy()[rows]
+    cox = CoxPHFitter().fit(frame, "T", "E", fit_options={"precision": 1e-12})
+    np.testing.assert_allclose([model["cox"]["coefficients"][f] for f in FEATS],
+                               cox.params_.to_numpy(), atol=1e-6)
+
+
+def test_plain_run_summary_names_sites_rounds_and_no_secagg(plain):
+    summary = json.loads((plain[2] / "summary.json").read_text())
+    assert summary["sites"] == ["site_a", "site_b", "site_c"]
+    assert summary["secagg"] is False and summary["error"] is None
+    assert 4 <= summary["rounds"] <= 12
+    assert summary["seconds"] > summary["study_seconds"] > 0
+
+
+@pytest.fixture(scope="module")
+def secagg(tables, tmp_path_factory):
+    """SecAgg+ costs four exchanges a round: the statistics and one Newton step (2 rounds)."""
+    out = tmp_path_factory.mktemp("secagg")
+    code, left = _run(tables, out, "--time", "time", "--event", "event", "--max-newton", "1")
+    return code, left, out
+
+
+def test_secagg_run_exits_0_and_leaves_no_flower_process(secagg):
+    code, left, _ = secagg
+    assert code == 0
+    assert not left, f"Flower processes left running: {left}"
+
+
+def test_secagg_statistics_equal_plain_run_within_the_quantisation_bound(secagg, plain):
+    summary = json.loads((secagg[2] / "summary.json").read_text())
+    assert summary["secagg"] is True and summary["rounds"] == 2
+    assert 0 < summary["quantisation_bound"] < 1e-11
+    got = pd.read_csv(secagg[2] / "statistics.csv")
+    expected = pd.read_csv(plain[2] / "statistics.csv")
+    np.testing.assert_array_equal(got["n"], expected["n"])
+    np.testing.assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
+    np.testing.assert_allclose(got["sd"], expected["sd"], rtol=1e-12)
+
+
+def test_secagg_newton_step_equals_in_process_step_to_1e9(secagg, tables):
+    sites = [SiteData(name, t[FEATS].to_numpy(float), t["grade"].to_numpy(float),
+                      t["time"].to_numpy(float), t["event"].to_numpy(float))
+             for name, t in ((n, pd.read_csv(p)) for n, p in tables[1].items())]
+    study = run_in_process(Study(FEATS, cox=True, max_newton=1), sites)
+    model = json.loads((secagg[2] / "model.json").read_text())
+    assert model["iterations"] == 1 and model["converged"] is False
+    np.testing.assert_allclose([model["intercept"], *model["coefficients"].values()],
+                               study.fits[0]["beta"], atol=1e-9)
+    np.testing.assert_allclose(list(model["cox"]["coefficients"].values()),
+                               study.cox_fit["beta"], atol=1e-9)
+
+
+def test_malformed_site_table_stops_the_run_naming_the_site(tables, tmp_path, capsys):
+    folder, paths = tables
+    bad = folder / "bad.csv"
+    pd.read_csv(paths["site_b"]).drop(columns=["entropy"]).to_csv(bad, index=False)
+    before = _flower_pids()
+    code = main(["federated", "run", f"--site=site_a={paths['site_a']}", f"--site=bad={bad}",
+                 f"--site=site_c={paths['site_c']}", "--id", "case_id", "--outcome", "grade",
+                 "--features", ",".join(FEATS), "--out", str(tmp_path), "--no-secagg",
+                 "--timeout", "60"])
+    assert not _flower_pids() - before
+    assert code == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "federated study failed: round 1 (moments): 2 of 3 sites answered" in err
+    assert not (tmp_path / "model.json").exists()
