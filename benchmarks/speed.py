@@ -94,6 +94,8 @@ def _summary(record: dict) -> None:
     times = record["times"]
     if record["status"] == "ok" and times:
         record.update(median_s=statistics.median(times), min_s=min(times), max_s=max(times))
+    if record["status"] == "ok" and record.get("cpu_times"):
+        record["cpu_median_s"] = statistics.median(record["cpu_times"])
 
 
 def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
@@ -107,10 +109,11 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
     dict
         ``case``, ``mode``, ``load_before``/``load_after`` (1-minute load averages), ``tools``
         (per tool: status, error, startup_s, import_s, lazy_import_s (first read minus second),
-        read_s, warmup_s, times, median_s, min_s, max_s, n_values, rss_loaded,
+        read_s, warmup_s, times, median_s, min_s, max_s, cpu_times (the process's CPU time
+        of each repetition), cpu_median_s, n_values, rss_loaded,
         rss_before_runs, peak_rss (timed runs), process_peak_rss (warm-up included),
-        peak_reset, versions) and ``ratio`` (other's median
-        over radiome's) when both succeeded.
+        peak_reset, versions), ``ratio`` (other's median over radiome's) and ``cpu_ratio``
+        (the same of the CPU times) when both succeeded.
     """
     tools = ("radiome", mode.other)
     records = {t: {"tool": t, "status": "ok", "error": "", "times": []} for t in tools}
@@ -144,6 +147,7 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
                 records[tool]["n_values"] = reply["n_values"]
                 if rep > 0:
                     records[tool]["times"].append(reply["seconds"])
+                    records[tool].setdefault("cpu_times", []).append(reply["cpu_seconds"])
                     continue
                 records[tool]["warmup_s"] = reply["seconds"]
                 try:
@@ -174,6 +178,8 @@ def time_case_mode(case: Case, mode: Mode, *, reps: int, timeout: float,
     ours, other = records["radiome"], records[mode.other]
     if "median_s" in ours and "median_s" in other:
         result["ratio"] = other["median_s"] / ours["median_s"]
+    if ours.get("cpu_median_s") and other.get("cpu_median_s"):
+        result["cpu_ratio"] = other["cpu_median_s"] / ours["cpu_median_s"]
     return result
 
 

@@ -138,13 +138,18 @@ def agreement(case: Case, *, timeout: float) -> dict:
             "agree": sum(r["agree"] for r in rows), "compared": len(rows)}
 
 
-def run_pictologics(cases: list[Case], *, reps: int, timeout: float, progress=print) -> dict:
-    """Speed of both modes on every case, then the agreement per case."""
-    found = {"speed": [], "agreement": [], "versions": {}}
+def run_pictologics(cases: list[Case], *, reps: int, timeout: float, progress=print,
+                    one_thread: bool = False) -> dict:
+    """Speed of both modes on every case, then the agreement per case.
+
+    radiome runs with one thread; pictologics too with ``one_thread``, else with its default.
+    """
+    found = {"speed": [], "agreement": [], "versions": {}, "one_thread": one_thread}
+    single = ("radiome", "pictologics") if one_thread else ("radiome",)
     for mode in PICTOLOGICS_MODES.values():
         for case in cases:
             timed = time_case_mode(case, mode, reps=reps, timeout=timeout, progress=progress,
-                                   single_thread=("radiome",))
+                                   single_thread=single)
             found["speed"].append(timed)
             for tool, record in timed["tools"].items():
                 if record.get("versions"):
@@ -157,6 +162,10 @@ def run_pictologics(cases: list[Case], *, reps: int, timeout: float, progress=pr
                  "pictologics values agree with radiome" if checked["status"] == "ok"
                  else f"  {case.name}: agreement failed: {checked['error']}")
     return found
+
+
+def _cpu(record: dict) -> str:
+    return "–" if "cpu_median_s" not in record else f"{record['cpu_median_s'] * 1e3:.1f} ms"
 
 
 def _ms(record: dict) -> str:
@@ -182,24 +191,34 @@ def render(found: dict) -> list[str]:
         "- " + "; ".join(f"{tool}: " + ", ".join(f"{k} {v}" for k, v in vals.items())
                          for tool, vals in versions.items()),
         "- radiome runs with one thread (`NUMBA_NUM_THREADS`, `OMP_NUM_THREADS` and the BLAS "
-        "threads 1), pictologics with its default (every core of the process). Both read the case once into memory; the time is one "
+        "threads 1; the FFTs of Moran's I and Geary's C use pocketfft's `workers=-1`), "
+        + ("pictologics too (`NUMBA_NUM_THREADS=1`, which pictologics follows)."
+           if found.get("one_thread") else
+           "pictologics with its default (every core of the process).")
+        + " Both read the case once into memory; the time is one "
         "extraction from memory (radiome: `radiome.extract()` on a `Volume`/`Mask`, its long "
         "pandas table included; pictologics: `RadiomicsPipeline.run()` on `Image`s, its "
         "pandas Series included), median of the alternating repetitions (min–max), each "
-        "the mean of as many back-to-back runs as make 0.2 s.",
+        "the mean of as many back-to-back runs as make 0.2 s. CPU: the median CPU time of "
+        "the worker process (all its threads) per extraction over the same repetitions; on a "
+        "machine loaded by other work it is the steadier measure (a one-thread process gets "
+        "a smaller share of the cores than a two-thread one).",
         "",
     ]
     for name, mode in PICTOLOGICS_MODES.items():
         lines += [f"### {name}: {mode.title}", "",
                   f"radiome spec: `benchmarks/specs/{mode.spec}`.", "",
-                  "| case | radiome | pictologics | ratio | values radiome / pictologics |",
-                  "| --- | --- | --- | --- | --- |"]
+                  "| case | radiome | pictologics | ratio | CPU radiome / pictologics | CPU ratio "
+                  "| values radiome / pictologics |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for r in found.get("speed", []):
             if r["mode"] != name:
                 continue
             ours, other = r["tools"]["radiome"], r["tools"]["pictologics"]
             ratio = f"**{r['ratio']:.2f}×**" if "ratio" in r else "–"
+            cpu_ratio = f"**{r['cpu_ratio']:.2f}×**" if "cpu_ratio" in r else "–"
             lines.append(f"| {r['case']} | {_ms(ours)} | {_ms(other)} | {ratio} | "
+                         f"{_cpu(ours)} / {_cpu(other)} | {cpu_ratio} | "
                          f"{ours.get('n_values', '–')} / {other.get('n_values', '–')} |")
         lines.append("")
     lines += ["### Agreement with pictologics (full mode, by IBSI code)", "",
@@ -242,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=5, help="timed repetitions")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--out", default=str(BENCHMARKS / "results.md"))
+    parser.add_argument("--one-thread", action="store_true",
+                        help="pictologics with one thread too (default: its own default)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     cases = [CASES[c.strip()] for c in args.cases.split(",") if c.strip()]
     for tool in ("radiome", "pictologics"):
@@ -250,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{tool} environment: {problem}")
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     load_start = os.getloadavg()[0]
-    found = run_pictologics(cases, reps=args.reps, timeout=args.timeout)
+    found = run_pictologics(cases, reps=args.reps, timeout=args.timeout,
+                            one_thread=args.one_thread)
     found.update(command=" ".join([".venv/bin/python benchmarks/vs_pictologics.py",
                                    *(sys.argv[1:] if argv is None else argv)]),
                  started=started, load_start=load_start, load_end=os.getloadavg()[0])

@@ -13,7 +13,8 @@ Protocol: the worker first answers ``{"ok": true, "event": "ready", "t_main": ..
   the second, is the reading alone);
 - ``{"cmd": "prepare", "mode": {...}, "match_pyradiomics_bins": false}``: configure the tool;
 - ``{"cmd": "run", "loops": n}``: n (default 1) extractions back to back from the images in
-  memory, timed together; ``seconds`` is their mean;
+  memory, timed together; ``seconds`` is their mean, ``cpu_seconds`` the mean CPU time of
+  the process (all its threads);
 - ``{"cmd": "values"}``: the feature values of the last run, ``{name: float}``;
 - ``{"cmd": "rss"}``: peak resident memory (since start or the last reset) and the current;
 - ``{"cmd": "reset_peak"}``: the peak so far, then restart peak tracking from now;
@@ -78,10 +79,11 @@ def _handle(adapter, request: dict) -> dict:
         return {}
     if cmd == "run":
         loops = int(request.get("loops", 1))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(loops):
             n_values = adapter.run()
-        return {"seconds": (time.perf_counter() - started) / loops, "n_values": n_values}
+        return {"seconds": (time.perf_counter() - started) / loops,
+                "cpu_seconds": (time.process_time() - cpu) / loops, "n_values": n_values}
     if cmd == "values":
         return {"values": adapter.values()}
     if cmd == "rss":
