@@ -205,7 +205,7 @@ def test_errors_name_the_problem():
     X, y, site = _noise_with_sites(n_per_site=10, p=5)
     with pytest.raises(AnalysisError, match="pass batch="):
         _small_binary(True).fit(X, y)
-    with pytest.raises(AnalysisError, match=r"only selector__\* and model__\*"):
+    with pytest.raises(AnalysisError, match=r"only model, selector__\* and model__\*"):
         BiomarkerPipeline(param_grid={"scaler__with_mean": [True]}).fit(X, y)
     with pytest.raises(AnalysisError, match="Only binary"):
         BiomarkerPipeline().fit(X, np.arange(len(y)) % 3)

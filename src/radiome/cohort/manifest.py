@@ -2,6 +2,7 @@
 
 Required columns ``case_id, image, mask``; ``roi`` (label value or structure name, may be
 empty when the mask holds one ROI); optional ``patient, timepoint, rater, site, modality``.
+A case may have one row per modality (CT and PT of one patient, same case_id and roi).
 ``image`` is a volume file, a DICOM series folder, or one file of a DICOM series (its series
 is read from the file's folder).
 
@@ -39,8 +40,8 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     ManifestError
-        A required column is missing, there is no row, a (case_id, roi) pair repeats, or a
-        case_id is empty.
+        A required column is missing, there is no row, a (case_id, roi) pair repeats within a
+        modality, or a case_id is empty.
     """
     path = Path(path)
     if not path.exists():
@@ -67,11 +68,11 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     if empty:
         msg = f"{path}: empty case_id on line(s) {', '.join(str(i + 2) for i in empty[:5])}"
         raise ManifestError(msg)
-    dup = table.duplicated(["case_id", "roi"], keep=False)
+    dup = table.duplicated(["case_id", "roi", "modality"], keep=False)
     if dup.any():
         shown = table.loc[dup, ["case_id", "roi"]].drop_duplicates().head(3)
         pairs = ", ".join(f"{c}/{r or '-'}" for c, r in shown.itertuples(index=False))
-        msg = f"{path}: case_id and roi must be unique; repeated: {pairs}"
+        msg = f"{path}: case_id and roi must be unique (per modality); repeated: {pairs}"
         raise ManifestError(msg)
     base = path.resolve().parent
     for column in ("image", "mask"):
