@@ -97,3 +97,24 @@ def test_dp_property_error_grows_and_reconstruction_fails_as_epsilon_falls(leaka
     assert dp.sort_values("epsilon")["error"].is_monotonic_decreasing
     rebuilt = leakage[(leakage["protection"] == "dp") & (leakage["attack"] == "reconstruction")]
     assert rebuilt.set_index("epsilon").loc[1.0, "cosine"] < 0.5
+
+
+def test_leakage_command_writes_tables_and_plot_and_shows_plain_reconstruction(tmp_path):
+    import pandas as pd
+
+    from radiome.cli import main
+
+    args = []
+    for name, table in multisite_tables(0).items():
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+        args.append(f"--site={name}={tmp_path / f'{name}.csv'}")
+    code = main(["federated", "leakage", *args, "--id", "case_id", "--outcome", "grade",
+                 "--features", ",".join(FEATS), "--target", "site_c", "--indicator",
+                 "scanner_b", "--epsilon", "1", "--epsilon", "1e5", "--out", str(tmp_path)])
+    assert code == 0
+    table = pd.read_csv(tmp_path / "leakage.csv")
+    plain = table[(table["protection"] == "none") & (table["attack"] == "reconstruction")]
+    assert plain["cosine"].iloc[0] >= 0.99
+    utility = pd.read_csv(tmp_path / "utility.csv")
+    assert utility["epsilon"].tolist() == [np.inf, 1.0, 1e5]
+    assert (tmp_path / "leakage.png").stat().st_size > 10_000

@@ -44,13 +44,7 @@ def run(
     from radiome.errors import AnalysisError
     from radiome.federated.run import default_features, run_study
 
-    sites = {}
-    for spec in site:
-        name, sep, table = spec.partition("=")
-        if not sep or not name or not table or name in sites:
-            msg = f"--site {spec!r}: expected NAME=TABLE with a new NAME"
-            raise AnalysisError(msg)
-        sites[name] = Path(table)
+    sites = _sites(site)
     if epsilon is not None and not epsilon > 0:
         msg = f"--epsilon must be > 0, got {epsilon!r}"
         raise AnalysisError(msg)
@@ -83,3 +77,65 @@ def run(
                    f"{model['iterations']} Newton round(s)", err=True)
     for name, metrics in model["sites"].items():
         typer.echo(f"  {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
+
+@app.command("leakage")
+def leakage(
+    site: Annotated[list[str], typer.Option("--site", help="NAME=TABLE, one per hospital.")],
+    id_col: Annotated[str, typer.Option("--id", help="Patient id column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Binary outcome column (0/1).")],
+    target: Annotated[str, typer.Option("--target", help="Name of the attacked site.")],
+    indicator: Annotated[str, typer.Option("--indicator", help="A 0/1 feature column whose "
+                                           "share at the target site is inferred.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder of leakage.csv, utility.csv and "
+                                      "leakage.png.")],
+    features: Annotated[str | None, typer.Option(
+        "--features", help="Comma-separated feature columns; default: the numeric columns of "
+        "the first table other than id and outcome.")] = None,
+    epsilon: Annotated[list[float] | None, typer.Option(
+        "--epsilon", help="ε values of the DP rows (repeatable).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the noise draws.")] = 0,
+) -> None:
+    """Demonstrate what a server learns from a site's plain update (outcome prevalence, scanner
+    share, one patient's features) and what SecAgg+ and DP leave of it; with the model's pooled
+    AUC against ε. Runs the messages' mathematics in this process (no Flower)."""
+    from radiome._output import check_output, written
+    from radiome.errors import AnalysisError
+    from radiome.federated.leakage import leakage_study, plot_leakage, utility_curve
+    from radiome.federated.protocol import load_site
+    from radiome.federated.run import default_features
+
+    sites = _sites(site)
+    names = [f for f in (features or "").split(",") if f] or default_features(
+        next(iter(sites.values())), [id_col, outcome])
+    if target not in sites or indicator not in names:
+        msg = (f"--target {target!r} must be one of the sites {list(sites)} and --indicator "
+               f"{indicator!r} one of the features {names}")
+        raise AnalysisError(msg)
+    data = [load_site(path, name, features=names, id_col=id_col, outcome=outcome)
+            for name, path in sites.items()]
+    epsilons = sorted(epsilon or [0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5])
+    table = leakage_study(data, target=target, indicator=names.index(indicator),
+                          epsilons=epsilons, seed=seed)
+    utility = utility_curve(data, names, epsilons, seed=seed)
+    for name, frame in (("leakage.csv", table), ("utility.csv", utility)):
+        with written(check_output(out / name, [".csv"], name), name) as tmp:
+            frame.to_csv(tmp, index=False)
+    with written(check_output(out / "leakage.png", [".png"], "plot"), "plot") as tmp:
+        plot_leakage(table, utility, tmp)
+    typer.echo(table.to_string(index=False))
+    typer.echo(utility.to_string(index=False))
+
+
+def _sites(specs: list[str]) -> dict[str, Path]:
+    """``NAME=TABLE`` options as a dict, each name once."""
+    from radiome.errors import AnalysisError
+
+    sites = {}
+    for spec in specs:
+        name, sep, table = spec.partition("=")
+        if not sep or not name or not table or name in sites:
+            msg = f"--site {spec!r}: expected NAME=TABLE with a new NAME"
+            raise AnalysisError(msg)
+        sites[name] = Path(table)
+    return sites
