@@ -30,9 +30,11 @@ kernels: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# The default nested modelling pipeline on the 43 radMLBench tables.
+# The default nested model search on the 43 radMLBench tables (benchmarks/radmlbench.md), then
+# single vs early vs late fusion on the eight multi-modal ones (benchmarks/fusion.md).
 bench-models: $(STAMP)
 	$(PY) benchmarks/radmlbench.py
+	$(PY) benchmarks/fusion.py
 
 # Re-resolve every dependency (needs network): writes requirements.lock for Python 3.11.
 lock:
