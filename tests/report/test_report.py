@@ -261,3 +261,23 @@ def test_demo_ends_by_writing_the_report_and_printing_its_path(tmp_path, capsys)
     assert re.search(r'data-key="cohort.n_cases" data-value="2"', page)
     frame = pd.read_csv(tmp_path / "demo" / "features.csv")
     assert frame["case_id"].nunique() == 2
+
+
+def test_report_command_names_a_missing_store_in_one_line(tmp_path, capsys):
+    missing = tmp_path / "none.db"
+    code = main(["report", "--store", f"sqlite:///{missing}", "--out", str(tmp_path / "r.html")])
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"radiome: error: sqlite:///{missing}: no feature store at {missing} (no such file); "
+        "check the path, or run `radiome batch` to create one")
+
+
+def test_report_of_an_empty_store_says_what_is_missing(tmp_path):
+    import radiome
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    FeatureStore(url, create=True).close()
+    html = radiome.report(url, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'data-key="cohort.n_cases" data-value="0"' in html
+    assert "The store holds no reliability results" in html
+    assert "No model evaluation was given" in html
