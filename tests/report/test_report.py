@@ -281,3 +281,17 @@ def test_report_of_an_empty_store_says_what_is_missing(tmp_path):
     assert 'data-key="cohort.n_cases" data-value="0"' in html
     assert "The store holds no reliability results" in html
     assert "No model evaluation was given" in html
+
+
+def test_delta_figure_follows_the_patients_scanned_more_than_once():
+    from radiome.report.analyses import delta_facts
+
+    table = pd.DataFrame({
+        "case_id": ["p1a", "p1b", "p2a", "p2b", "p3a"], "roi": "1", "filter": "",
+        "feature": "morph_volume", "aggregation": "", "value": [10.0, 8.0, 5.0, 6.0, 3.0],
+        "patient": ["p1", "p1", "p2", "p2", "p3"], "timepoint": ["T0", "T1", "T0", "T10", "T0"]})
+    facts = delta_facts(table)
+    assert (facts["feature"], facts["n_patients"], facts["n_timepoints"]) == (
+        "morph_volume", 2, 3)
+    assert facts["plot"].startswith("data:image/svg+xml;base64,")
+    assert delta_facts(table[table["patient"] == "p3"]) is None

@@ -232,7 +232,7 @@ def habitat_facts(table: pd.DataFrame) -> dict | None:
                          case=parts["case_id"] + " " + parts["roi"].str.split("#").str[0])
     fractions = parts.pivot_table(index="case", columns="habitat", values="value",
                                   aggfunc="first")
-    fractions = fractions[sorted(fractions.columns, key=figures._natural)]
+    fractions = fractions[sorted(fractions.columns, key=figures.natural_key)]
     return {"n_cases": len(fractions), "n_habitats": fractions.shape[1],
             "mean_fraction": {h: float(np.nanmean(fractions[h])) for h in fractions.columns},
             "plot": figures.habitat_bars(fractions)}

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "auc_forest", "curve_plot", "habitat_bars", "icc_plot", "site_boxes",
-           "svg_uri", "timepoint_lines"]
+__all__ = ["PALETTE", "auc_forest", "curve_plot", "habitat_bars", "icc_plot", "natural_key",
+           "site_boxes", "svg_uri", "timepoint_lines"]
 
 #: Okabe–Ito colours (distinguishable with every common colour-vision deficiency).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -116,7 +116,7 @@ def curve_plot(curves: Sequence[tuple[str, Sequence[float], Sequence[float]]], *
 
 def timepoint_lines(table: pd.DataFrame, feature: str) -> str:
     """A feature over the time points, one line per patient (``patient, timepoint, value``)."""
-    order = sorted(table["timepoint"].unique(), key=_natural)
+    order = sorted(table["timepoint"].unique(), key=natural_key)
     fig, ax = _figure(5.0, 2.8)
     for (_, rows), colour in zip(table.groupby("patient"), _cycle(), strict=False):
         rows = rows.assign(rank=rows["timepoint"].map(order.index)).sort_values("rank")
@@ -149,7 +149,7 @@ def _cycle():
         yield from PALETTE
 
 
-def _natural(label: str) -> list:
+def natural_key(label: str) -> list:
     """Sort key putting ``T2`` before ``T10``."""
     import re
 
