@@ -3,14 +3,13 @@
 The folder it writes is the start of the whole workflow: ``manifest.csv`` (paths relative to
 the folder) for ``radiome batch``, ``clinical.csv`` (``case_id``, a synthetic 0/1 ``outcome``
 linked to the lesions) for ``radiome model evaluate``, the feature store ``demo.db`` (the cases
-go through ``radiome batch``), ``features.csv`` (long table) and, last, the study report
-``report.html``.
+stored as one run, as ``radiome batch`` stores them), ``features.csv`` (long table) and, last,
+the study report ``report.html``.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -34,9 +33,10 @@ _SCALE = {"morph_volume": 1e-3}
 def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.DataFrame:
     """Write the synthetic cohort and its outcome, extract every case, report; print.
 
-    Every case is extracted with the default CT spec by :func:`radiome.cohort.run_batch` into
-    the store ``demo.db``, and :func:`radiome.report.write_report` writes ``report.html`` from
-    it (the printed next steps add a model evaluation to it).
+    Every case is extracted with the default CT spec by :func:`radiome.cohort.run_case` (what
+    ``radiome batch`` runs per case) into the store ``demo.db``, and
+    :func:`radiome.report.write_report` writes ``report.html`` from it (the printed next
+    steps add a model evaluation to it).
 
     Parameters
     ----------
@@ -64,8 +64,8 @@ def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.Data
                                                           noise_seed=seed)})
     clinical.to_csv(folder / "clinical.csv", index=False)
     store = f"sqlite:///{(folder / 'demo.db').as_posix()}"
-    with console.status(f"extracting {n_cases} cases (radiome batch)"):
-        features, seconds = _batch(folder, store)
+    with console.status("extracting") as status:
+        features, seconds = _batch(folder, store, status)
     out = write_table(features, folder / "features.csv")
     wide = to_wide(features)
     summary = Table(title="radiome demo: synthetic CT lesions (default CT spec)")
@@ -101,16 +101,37 @@ def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.Data
     return features
 
 
-def _batch(folder: Path, store: str) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Extract the manifest's cases into the store; their long table and seconds per case."""
-    from radiome.cohort import FeatureStore, read_manifest, run_batch
+def _batch(folder: Path, store: str, status) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Extract the manifest's cases into the store; their long table and seconds per case.
+
+    The cases run one after the other in this process (:func:`radiome.cohort.run_case`, the
+    task of every ``radiome batch`` worker) and are stored as a run: for a dozen small cases
+    starting a Dask cluster would take longer than the work. ``status`` shows the case.
+    """
+    from radiome.cohort import FeatureStore, read_manifest, run_case
+    from radiome.provenance import software_versions
     from radiome.spec import load_spec
 
     spec = load_spec(None, modality="CT")
+    manifest = folder / "manifest.csv"
+    rows = read_manifest(manifest).to_dict("records")
     feature_store = FeatureStore(store, create=True)
     try:
-        run_batch(read_manifest(folder / "manifest.csv"), spec, feature_store,
-                  workers=min(2, os.cpu_count() or 1), manifest_name=str(folder / "manifest.csv"))
+        run_id = feature_store.start_run(spec.model_dump(mode="json"), spec.hash, str(manifest),
+                                         software_versions())
+        failed = 0
+        for row in rows:
+            status.update(f"extracting {row['case_id']} into {store}")
+            outcome = run_case(row, spec, None)
+            if outcome.status == "done":
+                feature_store.write_case(run_id, *outcome.records, warnings=outcome.warnings)
+            else:
+                failed += 1
+                feature_store.write_error(run_id, case_id=outcome.case_id, roi=outcome.roi,
+                                          spec_hash=spec.hash, stage=outcome.stage,
+                                          message=outcome.message, warnings=outcome.warnings)
+        feature_store.finish_run(run_id, {"total": len(rows), "done": len(rows) - failed,
+                                          "failed": failed})
         features = feature_store.features(spec_hash=spec.hash)
         cases = feature_store.cases(spec.hash)
     finally:
