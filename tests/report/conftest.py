@@ -11,6 +11,8 @@ that harmonisation has something to remove; every value the page shows can be tr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +133,24 @@ def study(tmp_path_factory) -> Study:
     report = write_report(url, folder / "report.html", models=[model],
                           cache=folder / "cache")
     return Study(url, model, report, report.read_text(encoding="utf-8"), folder)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """``radiome demo`` of three cases: its folder, report and printed text."""
+
+    folder: Path
+    report: Path
+    printed: str
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Demo:
+    """``radiome demo --cases 3`` run once (what ``make demo`` runs, smaller)."""
+    from radiome.cli import main
+
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["demo", "--out", str(folder), "--cases", "3"]) == 0
+    return Demo(folder, folder / "report.html", printed.getvalue())

@@ -252,15 +252,14 @@ def test_ibsi_compliance_matches_the_phantom_and_is_cached_for_this_software(sha
     assert (again["matched"], again["total"]) == (first["matched"], first["total"])
 
 
-def test_demo_ends_by_writing_the_report_and_printing_its_path(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--cases", "2"]) == 0
-    out = " ".join(capsys.readouterr().out.split())
-    report = tmp_path / "demo" / "report.html"
-    assert out.endswith(f"study report: {report}")
-    page = report.read_text(encoding="utf-8")
-    assert re.search(r'data-key="cohort.n_cases" data-value="2"', page)
-    frame = pd.read_csv(tmp_path / "demo" / "features.csv")
-    assert frame["case_id"].nunique() == 2
+def test_demo_ends_by_writing_the_report_and_printing_its_path(demo):
+    printed = " ".join(demo.printed.split())
+    assert printed.endswith(f"study report: {demo.report}")
+    page = demo.report.read_text(encoding="utf-8")
+    assert re.search(r'data-key="cohort.n_cases" data-value="3"', page)
+    assert page.count("<figcaption>") == 3
+    frame = pd.read_csv(demo.folder / "features.csv")
+    assert frame["case_id"].nunique() == 3
 
 
 def test_report_command_names_a_missing_store_in_one_line(tmp_path, capsys):
