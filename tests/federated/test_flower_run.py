@@ -162,3 +162,40 @@ def test_malformed_site_table_stops_the_run_naming_the_site(tables, tmp_path, ca
     err = capsys.readouterr().err.splitlines()[-1]
     assert "federated study failed: round 1 (moments): 2 of 3 sites answered" in err
     assert not (tmp_path / "model.json").exists()
+
+
+def test_killed_supernode_ends_the_run_with_a_clear_message(tables, tmp_path, capsys):
+    import threading
+    import time
+
+    folder, paths = tables
+    victim = str(paths["site_b"])
+    killed = []
+
+    def kill_site_b_once_the_study_runs():
+        ends = time.monotonic() + 600
+        while time.monotonic() < ends and not killed:
+            cmdlines = {p.pid: " ".join(p.info["cmdline"] or [])
+                        for p in psutil.process_iter(["cmdline"])}
+            if any("flwr-serverapp" in c for c in cmdlines.values()):
+                node = [pid for pid, c in cmdlines.items()
+                        if "flower-supernode" in c and victim in c]
+                if node:
+                    psutil.Process(node[0]).kill()
+                    killed.append(node[0])
+            time.sleep(0.5)
+
+    killer = threading.Thread(target=kill_site_b_once_the_study_runs)
+    before = _flower_pids()
+    killer.start()
+    code = main(["federated", "run", *(f"--site={n}={p}" for n, p in paths.items()),
+                 "--id", "case_id", "--outcome", "grade", "--features", ",".join(FEATS),
+                 "--out", str(tmp_path), "--no-secagg", "--timeout", "40"])
+    killer.join()
+    time.sleep(2)  # the killed node's SuperExec notices its parent is gone
+    assert killed
+    assert not _flower_pids() - before
+    assert code == 1
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert "federated study failed: " in err
+    assert "2 of 3 sites answered" in err or "only 2 of 3 sites connected" in err

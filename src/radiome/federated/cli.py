@@ -127,6 +127,37 @@ def leakage(
     typer.echo(utility.to_string(index=False))
 
 
+@app.command("app")
+def write_flower_app(
+    folder: Annotated[Path, typer.Argument(help="Folder of the Flower app to write.")],
+    sites: Annotated[int, typer.Option("--sites", help="Number of hospitals (SuperNodes).")],
+    id_col: Annotated[str, typer.Option("--id", help="Patient id column.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="Binary outcome column (0/1).")],
+    features: Annotated[str, typer.Option("--features", help="Comma-separated feature "
+                                          "columns, the same at every site.")],
+    out: Annotated[Path, typer.Option("--out", help="Results folder on the coordinator.")],
+    time: Annotated[str | None, typer.Option("--time", help="Follow-up time column.")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="Event column, 0/1.")] = None,
+    l2: Annotated[float, typer.Option("--l2", help="L2 penalty (z-scored features).")] = 1.0,
+    no_secagg: Annotated[bool, typer.Option("--no-secagg", help="Plain aggregation.")] = False,
+    epsilon: Annotated[float | None, typer.Option("--epsilon", help="Per-site ε, δ = 1e-5.")]
+    = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per round at most.")] = 600.0,
+) -> None:
+    """Write the Flower app of a real multi-site study (pyproject.toml + run.toml) for the
+    coordinating centre to submit with ``flwr run FOLDER CONNECTION --run-config
+    FOLDER/run.toml --stream``."""
+    from radiome.federated.run import study_settings, write_app
+
+    settings = study_settings(features=[f for f in features.split(",") if f], id_col=id_col,
+                              outcome=outcome, out=out, n_sites=sites, time_col=time,
+                              event_col=event, l2=l2, secagg=not no_secagg, epsilon=epsilon,
+                              timeout=timeout)
+    write_app(folder, settings)
+    typer.echo(f"Flower app written to {folder}; submit it with: flwr run {folder} "
+               f"<connection> --run-config {folder / 'run.toml'} --stream")
+
+
 def _sites(specs: list[str]) -> dict[str, Path]:
     """``NAME=TABLE`` options as a dict, each name once."""
     from radiome.errors import AnalysisError

@@ -83,8 +83,13 @@ def load_site(path: str | Path, name: str, *, features: list[str], id_col: str, 
     if problems:
         msg = f"{path}: site {name!r} refused: {'; '.join(problems)}"
         raise AnalysisError(msg)
-    col = (lambda c: table[c].to_numpy(float) if c else None)  # noqa: E731
-    return SiteData(name, table[features].to_numpy(float), col(outcome), col(time), col(event))
+    return SiteData(name, table[features].to_numpy(float), _column(table, outcome),
+                    _column(table, time), _column(table, event))
+
+
+def _column(table: pd.DataFrame, name: str | None) -> np.ndarray | None:
+    """A column as floats, None without a name."""
+    return table[name].to_numpy(float) if name else None
 
 
 def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None,

@@ -29,7 +29,7 @@ import pandas as pd
 
 from radiome.errors import AnalysisError
 
-__all__ = ["default_features", "run_study"]
+__all__ = ["default_features", "run_study", "study_settings", "write_app"]
 
 _HOST = "127.0.0.1"
 _GRACE = 10.0  # seconds between SIGTERM and SIGKILL
@@ -70,11 +70,28 @@ out = ""
 """
 
 
-def write_app(folder: Path) -> Path:
-    """Write the Flower app folder (``pyproject.toml`` naming radiome's ServerApp/ClientApp)."""
+def write_app(folder: Path, settings: dict) -> Path:
+    """Write the Flower app folder: ``pyproject.toml`` and ``run.toml`` (the study's settings).
+
+    ``pyproject.toml`` names radiome's ServerApp and ClientApp (the code itself is the installed
+    radiome); ``run.toml`` holds the run configuration for ``flwr run --run-config``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text(_APP, encoding="utf-8")
+    (folder / "run.toml").write_text(
+        "".join(f"{k} = {_toml(v)}\n" for k, v in settings.items()), encoding="utf-8")
     return folder
+
+
+def study_settings(*, features: list[str], id_col: str, outcome: str, out: Path, n_sites: int,
+                   time_col: str | None = None, event_col: str | None = None, l2: float = 1.0,
+                   secagg: bool = True, loso: bool = True, epsilon: float | None = None,
+                   max_newton: int = 30, timeout: float = 120.0) -> dict:
+    """The run configuration of a study (see :mod:`radiome.federated.app`)."""
+    return {"features": ",".join(features), "id": id_col, "outcome": outcome,
+            "time": time_col or "", "event": event_col or "", "l2": float(l2), "loso": loso,
+            "secagg": secagg, "epsilon": float(epsilon or 0.0), "max_newton": int(max_newton),
+            "sites": n_sites, "timeout": float(timeout), "out": str(Path(out).resolve())}
 
 
 def default_features(table: str | Path, exclude: list[str]) -> list[str]:
@@ -152,16 +169,11 @@ def run_study(sites: dict[str, Path], out: Path, *, features: list[str], id_col:
         (tmp / "flwr" / "config.toml").write_text(
             f'[superlink]\ndefault = "radiome"\n\n[superlink.radiome]\n'
             f'address = "{_HOST}:{ports[0]}"\ninsecure = true\n', encoding="utf-8")
-        overrides = {"features": ",".join(features), "id": id_col, "outcome": outcome,
-                     "time": time_col or "", "event": event_col or "", "l2": float(l2),
-                     "loso": loso, "secagg": secagg, "epsilon": float(epsilon or 0.0),
-                     "max_newton": int(max_newton),
-                     "sites": len(sites),
-                     "timeout": float(timeout), "out": str(out.resolve())}
-        (tmp / "run.toml").write_text(
-            "".join(f"{k} = {_toml(v)}\n" for k, v in overrides.items()), encoding="utf-8")
-        _submit(write_app(tmp / "app"), tmp / "run.toml", env, echo,
-                deadline=timeout * (max_newton + 4))
+        app = write_app(tmp / "app", study_settings(
+            features=features, id_col=id_col, outcome=outcome, out=out, n_sites=len(sites),
+            time_col=time_col, event_col=event_col, l2=l2, secagg=secagg, loso=loso,
+            epsilon=epsilon, max_newton=max_newton, timeout=timeout))
+        _submit(app, env, echo, deadline=timeout * (max_newton + 4))
     summary_path = out / "summary.json"
     if not summary_path.is_file():
         msg = f"{out}: the federated run ended without results (see the log above)"
@@ -173,11 +185,10 @@ def run_study(sites: dict[str, Path], out: Path, *, features: list[str], id_col:
     return summary
 
 
-def _submit(app: Path, run_config: Path, env: dict, echo: Callable[[str], None], *,
-            deadline: float) -> None:
+def _submit(app: Path, env: dict, echo: Callable[[str], None], *, deadline: float) -> None:
     """Run ``flwr run --stream`` on the app and echo its log until it ends (or ``deadline``)."""
-    command = [_script("flwr"), "run", str(app), "radiome", "--run-config", str(run_config),
-               "--stream"]
+    command = [_script("flwr"), "run", str(app), "radiome", "--run-config",
+               str(app / "run.toml"), "--stream"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     lines: queue.Queue = queue.Queue()
