@@ -168,7 +168,7 @@ def test_killed_supernode_ends_the_run_with_a_clear_message(tables, tmp_path, ca
     import threading
     import time
 
-    folder, paths = tables
+    _, paths = tables
     victim = str(paths["site_b"])
     killed = []
 
