@@ -77,7 +77,8 @@ def minimum_bounding_box(points: np.ndarray, normals: np.ndarray) -> np.ndarray:
     plane and the minimum-area enclosing rectangle of the projection is found exactly by
     rotating calipers (one side is collinear with an edge of the 2D hull, Freeman & Shapira
     1975): Andrew's monotone chain gives the 2D hull and every hull edge direction is
-    tried, the extreme vertices of each followed by rotating calipers. Ties in area go to the smaller perimeter, ties in volume to the smaller area.
+    tried, the extreme vertices of each followed by rotating calipers. Ties in area go to
+    the smaller perimeter, ties in volume to the smaller area.
     The result is an enclosing box, and the optimum whenever the minimum box has a face
     flush with a facet; it can otherwise exceed the minimum slightly. On the IBSI digital
     phantom and CT phantom (configurations A and C) it equals, to 1e-10, the best of 20 000
