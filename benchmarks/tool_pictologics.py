@@ -24,9 +24,8 @@ from __future__ import annotations
 import platform
 
 import numpy as np
-from bench_config import BIN_WIDTH
-
 import pictologics
+from bench_config import BIN_WIDTH
 from pictologics import Image, RadiomicsPipeline, load_image
 
 __all__ = ["Adapter", "steps"]
