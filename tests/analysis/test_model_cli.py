@@ -202,6 +202,8 @@ def test_evaluate_prints_draws_and_writes_one_interval(tmp_path: Path, monkeypat
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert drawn["ci"] == (out["auc"], out["auc_ci_low"], out["auc_ci_high"], out["ci_method"])
+    assert drawn["band"] == out["curves"]["roc"] and len(out["curves"]["roc"]["fpr"]) == 101
+    assert sum(out["curves"]["calibration"]["count"]) == out["n"] == 40
     assert out["ci_method"].startswith("95% CI: percentile bootstrap over cases (100 resamples)")
     text = _invoke("evaluate", path, *options.split()).stdout.splitlines()[0]
     assert text == (

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from radiome.analysis._outcome import binary_labels
+from radiome.analysis.curves import calibration_bins
 from radiome.errors import AnalysisError
 
 __all__ = [
@@ -50,8 +51,10 @@ def _save(fig, path) -> Path:
     return path
 
 
-def roc_plot(y, scores, path, *, title: str = "ROC", ci=None) -> Path:
+def roc_plot(y, scores, path, *, title: str = "ROC", ci=None, band: dict | None = None) -> Path:
     """ROC curve(s) of ``scores`` (n,) or (k, n), e.g. the out-of-fold scores of k CV repeats.
+
+    ``band`` (:func:`~radiome.analysis.curves.roc_band`'s dict) adds the mean curve and its CI.
 
     The title gives the AUC and its interval: ``ci`` = (auc, low, high, method) when given
     (e.g. the bootstrap interval a summary reports, so figure and numbers agree), else the
@@ -74,6 +77,10 @@ def roc_plot(y, scores, path, *, title: str = "ROC", ci=None) -> Path:
             lw=1.5,
             label=None if i else "out-of-fold ROC",
         )
+    if band is not None:
+        ax.fill_between(band["fpr"], band["tpr_ci_low"], band["tpr_ci_high"], color="C0",
+                        alpha=0.15, lw=0, label="95% CI of the mean")
+        ax.plot(band["fpr"], band["tpr"], color="C1", lw=1.5, label="mean ROC")
     if ci is not None:
         auc, low, high, method = ci
         text = f"AUC {auc:.3f} ({low:.3f}-{high:.3f})\n{textwrap.fill(method, 64)}"
@@ -99,17 +106,17 @@ def calibration_plot(y, probability, path, *, n_bins: int = 10, title: str = "Ca
     """Observed event rate against predicted probability: quantile bins and a lowess curve.
 
     ``probability`` (n,) or (k, n); k rows are averaged per case first (each row being
-    out-of-fold, so is the average). Bins by ``sklearn.calibration.calibration_curve``
-    (strategy "quantile"); the smooth curve is statsmodels' lowess of the 0/1 outcome on the
-    probability (frac 2/3). ``stats`` (e.g. a summary with ``calibration_intercept``,
+    out-of-fold, so is the average). Quantile bins of
+    :func:`~radiome.analysis.curves.calibration_bins`; the smooth curve is statsmodels' lowess
+    of the 0/1 outcome on the probability (frac 2/3). ``stats`` (e.g. a summary with ``calibration_intercept``,
     ``calibration_slope``, ``brier`` and their ``_ci_low``/``_ci_high``) goes in the title.
     """
-    from sklearn.calibration import calibration_curve
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
     _, y01 = binary_labels(y)
     prob = np.atleast_2d(np.asarray(probability, dtype=np.float64)).mean(axis=0)
-    observed, predicted = calibration_curve(y01, prob, n_bins=n_bins, strategy="quantile")
+    bins = calibration_bins(y01, prob, n_bins=n_bins)
+    predicted, observed = bins["predicted"], bins["observed"]
     smooth = lowess(y01, prob, frac=2 / 3, it=0, return_sorted=True)
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect")

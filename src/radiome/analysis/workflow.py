@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from radiome.analysis.curves import evaluation_curves, risk_groups
 from radiome.analysis.pipeline import BiomarkerPipeline, default_pipeline
 from radiome.analysis.tables import Cohort, infinite_as_missing, software_difference
 from radiome.analysis.validation import CVResult, nested_cv
@@ -62,7 +63,8 @@ def evaluate(
     -------
     (dict, CVResult)
         The summary (see :meth:`CVResult.summary`) plus ``task``, ``n_features``, ``harmonized``,
-        ``spec_hash``, ``dropped_features`` (too often missing, see
+        ``spec_hash``, ``curves`` (:func:`~radiome.analysis.curves.evaluation_curves`),
+        ``dropped_features`` (too often missing, see
         :func:`~radiome.analysis.load_cohort`) and ``n_missing_values`` (imputed inside the
         folds); and the out-of-fold predictions.
     """
@@ -93,6 +95,7 @@ def evaluate(
         "dropped_features": list(cohort.dropped),
         "n_missing_values": cohort.n_missing,
         **result.summary(n_boot=n_boot, random_state=random_state),
+        "curves": evaluation_curves(result, n_boot=n_boot, random_state=random_state),
     }
     if plots is not None:
         _plots(result, summary, Path(plots))
@@ -105,12 +108,12 @@ def _plots(result: CVResult, summary: dict, folder: Path) -> None:
 
     if result.task == "binary":
         ci = (summary["auc"], summary["auc_ci_low"], summary["auc_ci_high"], summary["ci_method"])
-        roc_plot(result.y, result.risk, folder / "roc.png", title="Nested CV, out-of-fold", ci=ci)
+        roc_plot(result.y, result.risk, folder / "roc.png", title="Nested CV, out-of-fold", ci=ci,
+                 band=summary["curves"]["roc"])
         calibration_plot(result.y, result.risk, folder / "calibration.png", stats=summary)
         decision_curve_plot(summary["net_benefit"], folder / "decision_curve.png")
     else:
-        group = np.where(result.predicted[0], "high risk", "low risk")
-        km_plot(result.y, group, folder / "km_risk_groups.png")
+        km_plot(result.y, risk_groups(result), folder / "km_risk_groups.png")
 
 
 def fit_model(
