@@ -44,9 +44,15 @@ def _table(values: dict[str, float]) -> pd.DataFrame:
 
 
 def _evaluation() -> dict:
-    """A binary evaluation as ``radiome model evaluate --json`` writes it."""
+    """A binary evaluation as ``radiome model evaluate --json`` writes it (curves computed)."""
+    from radiome.analysis.curves import calibration_bins, roc_band
+
     thresholds = [0.1, 0.2, 0.3, 0.4, 0.5]
-    return {
+    y = np.array([0, 1, 0, 1, 1, 0])
+    risk = np.array([[0.2, 0.7, 0.4, 0.6, 0.9, 0.3], [0.1, 0.8, 0.5, 0.4, 0.7, 0.2]])
+    curves = {"roc": roc_band(y, risk, n_points=21, n_boot=50),
+              "calibration": calibration_bins(y, risk, n_bins=3)}
+    return {"curves": curves,
         "task": "binary", "n_features": 6, "harmonized": True, "spec_hash": "to be set",
         "dropped_features": [], "n_missing_values": 0, "n": 6, "n_repeats": 2, "n_splits": 3,
         "ci_method": "95% CI: percentile bootstrap over cases (200 resamples) of the mean over "

@@ -93,6 +93,10 @@ def _truth(study) -> dict[str, float]:
         truth[f"model.0.{key}"] = len(value) if isinstance(value, list) else value
         if isinstance(value, list):
             truth[f"model.0.{key}.count"] = len(value)
+    curves = model["curves"]
+    truth["model.0.curves.roc.points"] = len(curves["roc"]["fpr"])
+    truth["model.0.curves.calibration.bins"] = len(curves["calibration"]["count"])
+    truth["model.0.curves.calibration.count"] = sum(curves["calibration"]["count"])
     return truth
 
 
@@ -110,6 +114,33 @@ def test_every_number_on_the_page_equals_its_value_in_the_store_or_model_json(st
         assert float(number["data-value"]) == pytest.approx(float(expected), rel=1e-12), key
         assert math.isclose(float(number["text"]), float(expected), rel_tol=5e-3,
                             abs_tol=5e-4), (key, number["text"], expected)
+
+
+def test_roc_band_and_calibration_of_the_model_json_are_drawn_with_their_numbers(study, page):
+    alts = [image["alt"] for image in page.images]
+    assert any(a.startswith("Out-of-fold ROC curve, mean over the CV repeats") for a in alts)
+    assert any(a.startswith("Observed event rate against mean predicted") for a in alts)
+    values = {n["data-key"]: float(n["data-value"]) for n in page.numbers}
+    assert values["model.0.curves.calibration.count"] == 6
+    assert values["model.0.curves.roc.points"] == 21
+
+
+def test_km_by_risk_group_of_a_survival_json_is_drawn_with_logrank_p_and_group_sizes(tmp_path):
+    from radiome.analysis._outcome import survival_array
+    from radiome.analysis.curves import km_groups
+    from radiome.report.analyses import model_facts
+
+    y = survival_array([1, 0, 1, 1, 0, 1, 1, 0], [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 9.0, 11.0])
+    km = km_groups(y, ["high", "high", "high", "low", "high", "low", "low", "low"])
+    path = tmp_path / "survival.json"
+    path.write_text(json.dumps({"task": "survival", "c_index": 0.7, "curves": {"km": km}}),
+                    encoding="utf-8")
+    curve = model_facts([path])["models"][0]["curves"][0]
+    assert curve["key"] == "km" and curve["plot"].startswith("data:image/svg+xml;base64,")
+    numbers = {key: value for _, value, key in curve["numbers"]}
+    assert numbers == {"curves.km.logrank_p": km["logrank_p"], "curves.km.high.n": 4,
+                       "curves.km.low.n": 4, "curves.km.high.n_events": 2,
+                       "curves.km.low.n_events": 3}
 
 
 def test_every_numeric_table_cell_is_a_traced_number(study):

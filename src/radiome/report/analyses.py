@@ -165,8 +165,51 @@ def _curves(data: dict) -> list[dict]:
         low = next((c for c in table.columns if c.endswith("_low")), None)
         high = next((c for c in table.columns if c.endswith("_high")), None)
         band = (table[x], table[low], table[high]) if low and high else None
-        found.append({"key": key, "title": title, "plot": figures.curve_plot(
-            lines, xlabel=xlabel, ylabel=ylabel, diagonal=diagonal, band=band)})
+        found.append({"key": key, "title": title, "alt": title, "numbers": [],
+                      "plot": figures.curve_plot(lines, xlabel=xlabel, ylabel=ylabel,
+                                                 diagonal=diagonal, band=band)})
+    return found
+
+
+def _emitted_curves(curves: dict) -> list[dict]:
+    """Figures of the ``curves`` object of ``radiome model evaluate --json`` (out of fold).
+
+    Each figure carries its alt text and ``numbers``: ``(label, value, key)`` shown traced
+    under it (``key`` relative to the model, as in the JSON).
+    """
+    found = []
+    roc = curves.get("roc")
+    if isinstance(_series(roc), pd.DataFrame):
+        found.append({"key": "roc", "title": "ROC curve (out of fold)", "plot": figures.curve_plot(
+            [("mean ROC over repeats", roc["fpr"], roc["tpr"])], xlabel="1 - specificity",
+            ylabel="sensitivity", diagonal=True,
+            band=(roc["fpr"], roc["tpr_ci_low"], roc["tpr_ci_high"])),
+            "alt": "Out-of-fold ROC curve, mean over the CV repeats, shaded 95 % bootstrap CI",
+            "numbers": [("points", len(roc["fpr"]), "curves.roc.points")]})
+    calibration = curves.get("calibration")
+    if isinstance(_series(calibration), pd.DataFrame):
+        found.append({"key": "calibration", "title": "Calibration (out of fold)",
+                      "plot": figures.curve_plot(
+                          [("quantile bins", calibration["predicted"], calibration["observed"])],
+                          xlabel="predicted probability", ylabel="observed proportion",
+                          diagonal=True, markers=True),
+                      "alt": "Observed event rate against mean predicted probability of "
+                             "quantile bins of the out-of-fold probability; diagonal: perfect",
+                      "numbers": [("bins", len(calibration["count"]), "curves.calibration.bins"),
+                                  ("cases", sum(calibration["count"]),
+                                   "curves.calibration.count")]})
+    km = curves.get("km")
+    if isinstance(km, dict) and km.get("groups"):
+        groups = km["groups"]
+        found.append({"key": "km", "title": "Kaplan–Meier by risk group (out of fold)",
+                      "plot": figures.km_plot(groups),
+                      "alt": "Kaplan–Meier event-free probability of the high- and low-risk "
+                             "groups of the out-of-fold risk (first CV repeat)",
+                      "numbers": [("log-rank p", km["logrank_p"], "curves.km.logrank_p")]
+                      + [(f"{g['label']}: n", g["n"], f"curves.km.{g['label']}.n")
+                         for g in groups]
+                      + [(f"{g['label']}: events", g["n_events"],
+                          f"curves.km.{g['label']}.n_events") for g in groups]})
     return found
 
 
@@ -185,7 +228,7 @@ def model_facts(paths: list[Path]) -> dict | None:
             "index": i, "label": Path(path).stem, "path": str(path), "task": data["task"],
             "headline": headline, "data": data, "metrics": metrics, "lists": lists,
             "text": [(k, data[k]) for k in _TEXT_KEYS if data.get(k)],
-            "curves": _curves(data),
+            "curves": _emitted_curves(data.get("curves") or {}) + _curves(data),
             "design": {"repeats": int(data.get("n_repeats") or 1),
                        "outer": int(data.get("n_splits") or 0), "inner": _INNER_FOLDS},
         })

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "auc_forest", "curve_plot", "habitat_bars", "icc_plot", "natural_key",
-           "site_boxes", "svg_uri", "timepoint_lines"]
+__all__ = ["PALETTE", "auc_forest", "curve_plot", "habitat_bars", "icc_plot", "km_plot",
+           "natural_key", "site_boxes", "svg_uri", "timepoint_lines"]
 
 #: Okabe–Ito colours (distinguishable with every common colour-vision deficiency).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -95,22 +95,38 @@ def auc_forest(labels: Sequence[str], point: Sequence[float], low: Sequence[floa
 
 
 def curve_plot(curves: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, xlabel: str,
-               ylabel: str, diagonal: bool = False, band: tuple | None = None) -> str:
+               ylabel: str, diagonal: bool = False, band: tuple | None = None,
+               markers: bool = False) -> str:
     """Line curves (ROC, calibration, decision curve): ``(label, x, y)`` each.
 
-    ``diagonal`` draws the identity line; ``band`` is ``(x, low, high)`` shaded as a 95 % CI.
+    ``diagonal`` draws the identity line; ``band`` is ``(x, low, high)`` shaded as a 95 % CI;
+    ``markers`` marks each point.
     """
     fig, ax = _figure(4.2, 3.4)
     if band is not None:
         ax.fill_between(band[0], band[1], band[2], color=PALETTE[4], alpha=0.4, linewidth=0,
                         label="95 % CI")
     for (label, x, y), colour in zip(curves, PALETTE, strict=False):
-        ax.plot(x, y, color=colour, linewidth=1.5, label=label)
+        ax.plot(x, y, color=colour, linewidth=1.5, label=label, marker="o" if markers else None,
+                markersize=4)
     if diagonal:
         ax.plot([0, 1], [0, 1], color=PALETTE[7], linestyle=":", linewidth=1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, loc="best")
+    return svg_uri(fig)
+
+
+def km_plot(groups: Sequence[dict]) -> str:
+    """Kaplan–Meier steps of each group (``label, n, time, survival`` as the evaluate JSON)."""
+    fig, ax = _figure(4.2, 3.4)
+    for group, colour in zip(groups, PALETTE, strict=False):
+        ax.step(np.r_[0.0, group["time"]], np.r_[1.0, group["survival"]], where="post",
+                color=colour, linewidth=1.5, label=f"{group['label']} (n = {group['n']})")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("time")
+    ax.set_ylabel("event-free probability")
+    ax.legend(frameon=False, loc="lower left")
     return svg_uri(fig)
 
 
