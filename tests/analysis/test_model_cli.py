@@ -81,6 +81,10 @@ def test_evaluate_survival_with_clinical_and_site(tmp_path: Path):
     assert out["c_index_ci_low"] < out["c_index"] < out["c_index_ci_high"]
     assert out["c_index"] > 0.65
     assert (tmp_path / "figures" / "km_risk_groups.png").stat().st_size > 5000
+    km = out["curves"]["km"]
+    assert km["logrank_p"] == pytest.approx(out["logrank_p"], rel=1e-12)
+    assert sum(g["n"] for g in km["groups"]) == out["n"]
+    assert sum(g["n_events"] for g in km["groups"]) == out["n_events"]
 
 
 def test_evaluate_prints_headline(radmlbench: Path):
