@@ -104,34 +104,21 @@ def run_demo(folder: str | Path, *, n_cases: int = 12, seed: int = 0) -> pd.Data
 def _batch(folder: Path, store: str, status) -> tuple[pd.DataFrame, dict[str, float]]:
     """Extract the manifest's cases into the store; their long table and seconds per case.
 
-    The cases run one after the other in this process (:func:`radiome.cohort.run_case`, the
-    task of every ``radiome batch`` worker) and are stored as a run: for a dozen small cases
-    starting a Dask cluster would take longer than the work. ``status`` shows the case.
+    :func:`radiome.cohort.run_batch` runs the cases one after the other in this process
+    (``workers=0``): for a dozen small cases starting a Dask cluster would take longer than
+    the work. ``status`` shows the case.
     """
-    from radiome.cohort import FeatureStore, read_manifest, run_case
-    from radiome.provenance import software_versions
+    from radiome.cohort import FeatureStore, read_manifest, run_batch
     from radiome.spec import load_spec
 
     spec = load_spec(None, modality="CT")
     manifest = folder / "manifest.csv"
-    rows = read_manifest(manifest).to_dict("records")
     feature_store = FeatureStore(store, create=True)
     try:
-        run_id = feature_store.start_run(spec.model_dump(mode="json"), spec.hash, str(manifest),
-                                         software_versions())
-        failed = 0
-        for row in rows:
-            status.update(f"extracting {row['case_id']} into {store}")
-            outcome = run_case(row, spec, None)
-            if outcome.status == "done":
-                feature_store.write_case(run_id, *outcome.records, warnings=outcome.warnings)
-            else:
-                failed += 1
-                feature_store.write_error(run_id, case_id=outcome.case_id, roi=outcome.roi,
-                                          spec_hash=spec.hash, stage=outcome.stage,
-                                          message=outcome.message, warnings=outcome.warnings)
-        feature_store.finish_run(run_id, {"total": len(rows), "done": len(rows) - failed,
-                                          "failed": failed})
+        run_batch(read_manifest(manifest), spec, feature_store, workers=0,
+                  manifest_name=str(manifest),
+                  on_progress=lambda _, outcome: status.update(
+                      f"extracted {outcome.case_id} into {store}"))
         features = feature_store.features(spec_hash=spec.hash)
         cases = feature_store.cases(spec.hash)
     finally:

@@ -109,26 +109,28 @@ def test_killed_batch_resumes_with_every_good_case_exactly_once(cohort, store_ur
     store.close()
 
 
-def test_rerun_skips_unchanged_and_recomputes_changed_inputs(tmp_path, store_url):
+@pytest.mark.parametrize("workers", [1, 0], ids=["dask", "in_process"])
+def test_rerun_skips_unchanged_and_recomputes_changed_inputs(tmp_path, store_url, workers):
     manifest = write_cohort(tmp_path, n_cases=3, shape=(10, 32, 32), spacing=(2.5, 1.0, 1.0))
     spec = load_spec(SPEC)
     store = FeatureStore(store_url, create=True)
     table = read_manifest(tmp_path / "manifest.csv")
-    first = run_batch(table, spec, store, workers=1)
+    first = run_batch(table, spec, store, workers=workers)
     assert (first.done, first.unchanged, first.failed) == (3, 0, 0)
-    again = run_batch(table, spec, store, workers=1)
+    again = run_batch(table, spec, store, workers=workers)
     assert (again.done, again.unchanged) == (0, 3)
     before = store.cases(spec.hash).set_index("case_id")["input_hash"]
     changed = Path(manifest.loc[1, "image"])
     write_cohort(tmp_path / "other", n_cases=1, shape=(10, 32, 32), spacing=(2.5, 1.0, 1.0),
                  seed=50)
     changed.write_bytes((tmp_path / "other" / "images" / "case_0000.nii.gz").read_bytes())
-    third = run_batch(table, spec, store, workers=1)
+    third = run_batch(table, spec, store, workers=workers)
     assert (third.done, third.unchanged) == (1, 2)
     after = store.cases(spec.hash).set_index("case_id")["input_hash"]
     assert after["case_0001"] != before["case_0001"]
     assert (after.drop("case_0001") == before.drop("case_0001")).all()
     assert len(store.cases(spec.hash)) == 3
+    assert (store.runs()["status"] == "finished").all()
     store.close()
 
 

@@ -322,7 +322,8 @@ def run_batch(
         Where cases, features, errors and warnings go (written by this process only; other
         batches may write the same store at the same time).
     workers : int, optional
-        Worker processes of the local cluster (default: the number of cores).
+        Worker processes of the local cluster (default: the number of cores); 0 runs every
+        case in this process, one after the other, without starting Dask (a few small cases).
     scheduler : str, optional
         Address of an existing Dask scheduler (``tcp://host:port``) to use instead. Its
         workers should run the same installation: each case records the software of the
@@ -395,7 +396,17 @@ def _compute(manifest: pd.DataFrame, spec: Spec, store: FeatureStore, summary: B
              plan: _Plan, *, workers: int | None, scheduler: str | None, strict: bool,
              on_progress: Callable[[BatchSummary, CaseOutcome], None] | None,
              task: Callable[..., CaseOutcome]) -> None:
-    """Submit every row to Dask and store each outcome as it arrives."""
+    """Submit every row to Dask (or run it here with ``workers=0``); store each outcome."""
+    def finished(case_id: str, roi: str, outcome: CaseOutcome) -> None:
+        _store_outcome(store, spec.hash, outcome, summary, plan.other.get((case_id, roi)))
+        if on_progress is not None:
+            on_progress(summary, outcome)
+
+    if workers == 0 and scheduler is None:
+        for row in manifest.to_dict("records"):
+            key = (row["case_id"], row.get("roi", ""))
+            finished(*key, task(row, spec, plan.skip_on.get(key), strict))
+        return
     from dask.distributed import as_completed
 
     client, cluster = _client(workers, scheduler)
@@ -414,9 +425,7 @@ def _compute(manifest: pd.DataFrame, spec: Spec, store: FeatureStore, summary: B
             except Exception as exc:  # KilledWorker, lost connection: the case records it
                 outcome = CaseOutcome(case_id, roi, "failed", "worker",
                                       f"{type(exc).__name__}: {exc}")
-            _store_outcome(store, spec.hash, outcome, summary, plan.other.get((case_id, roi)))
-            if on_progress is not None:
-                on_progress(summary, outcome)
+            finished(case_id, roi, outcome)
             future.release()
     finally:
         client.close()
