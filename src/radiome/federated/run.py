@@ -280,16 +280,26 @@ def _wait_for_port(port: int, proc, timeout: float) -> None:
 
 
 def _stop(procs: list) -> None:
-    """SIGTERM to ``procs`` and all their descendants, SIGKILL to those alive after the grace."""
+    """SIGTERM to ``procs``, their descendants and their process groups (each was started in a
+    session of its own, so a child orphaned by a killed SuperNode is still found), SIGKILL to
+    those alive after the grace."""
     import psutil
 
-    family = []
+    family = {}
+    groups = {proc.pid for proc in procs}
+    for member in psutil.process_iter():
+        try:
+            if os.getpgid(member.pid) in groups:
+                family[member.pid] = member
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
     for proc in procs:
         try:
             parent = psutil.Process(proc.pid)
-            family += [parent, *parent.children(recursive=True)]
+            family |= {m.pid: m for m in [parent, *parent.children(recursive=True)]}
         except psutil.NoSuchProcess:
             continue
+    family = list(family.values())
     for member in family:
         try:
             member.send_signal(signal.SIGTERM)
