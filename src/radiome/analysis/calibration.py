@@ -83,16 +83,18 @@ def _separated(y: np.ndarray, lp: np.ndarray) -> np.ndarray:
 def _in_the_large(y: np.ndarray, lp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(intercept, its variance) of ``logit P(y) = a + lp`` (offset ``lp``) per row of ``lp``."""
     a = np.zeros(lp.shape[0])
-    for _ in range(_MAX_ITER):
+    # saturated predictions (information 0) give inf or NaN steps: the intercept is undefined
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(_MAX_ITER):
+            mu = expit(a[:, None] + lp)
+            info = (mu * (1 - mu)).sum(1)
+            step = (y - mu).sum(1) / info
+            a += step
+            if (np.abs(step) < 1e-10).all():
+                break
+        a[~(np.abs(step) < 1e-10)] = np.nan
         mu = expit(a[:, None] + lp)
-        info = (mu * (1 - mu)).sum(1)
-        step = (y - mu).sum(1) / info
-        a += step
-        if (np.abs(step) < 1e-10).all():
-            break
-    a[np.abs(step) >= 1e-10] = np.nan
-    mu = expit(a[:, None] + lp)
-    return a, 1.0 / (mu * (1 - mu)).sum(1)
+        return a, 1.0 / (mu * (1 - mu)).sum(1)
 
 
 def calibration_metrics(y, probability, *, level: float = 0.95) -> dict[str, float]:
