@@ -17,7 +17,7 @@ from radiome.analysis.curves import evaluation_curves, risk_groups
 from radiome.analysis.pipeline import BiomarkerPipeline, default_pipeline
 from radiome.analysis.tables import Cohort, infinite_as_missing, software_difference
 from radiome.analysis.validation import CVResult, nested_cv
-from radiome.errors import AnalysisError, AnalysisWarning, MissingFileError, UnreadableFileError
+from radiome.errors import AnalysisError, AnalysisWarning, UnreadableFileError
 
 __all__ = ["SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"]
 
@@ -188,17 +188,10 @@ def load_model(path) -> SavedModel:
         The file is not a radiome model of this version (any other file: a table, an empty
         file, another pickled object, a model of an older format).
     """
-    import joblib
+    from radiome._saved import read_saved
 
     path = Path(path)
-    if not path.exists():
-        msg = f"{path}: model file not found"
-        raise MissingFileError(msg)
-    try:
-        payload = joblib.load(path)
-    except Exception as exc:  # noqa: BLE001 - unpickling any other file can raise anything
-        msg = f"{path}: not a radiome model file ({exc.__class__.__name__})"
-        raise UnreadableFileError(msg) from None
+    payload = read_saved(path, "model")
     found = payload.get("format") if isinstance(payload, dict) else None
     if found != _FORMAT or not isinstance(payload.get("pipeline"), BiomarkerPipeline):
         what = (f"format {found}, from an older radiome: refit it with `radiome model fit`"

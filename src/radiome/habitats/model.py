@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from radiome.errors import MissingFileError, UnreadableFileError
+from radiome.errors import UnreadableFileError
 from radiome.habitats.regions import regularise
 from radiome.habitats.voxels import (
     DEFAULT_MAP_FEATURES,
@@ -430,19 +430,11 @@ def load_habitat_model(path: str | Path) -> HabitatModel:
     UnreadableFileError
         The file is not a radiome habitat model of this format (any other file).
     """
-    import joblib
-
+    from radiome._saved import read_saved
     from radiome.cohort.runner import file_hash
 
     path = Path(path)
-    if not path.is_file():
-        msg = f"{path}: habitat model file not found"
-        raise MissingFileError(msg)
-    try:
-        payload = joblib.load(path)
-    except Exception as exc:  # noqa: BLE001 - unpickling any other file can raise anything
-        msg = f"{path}: not a radiome habitat model file ({exc.__class__.__name__})"
-        raise UnreadableFileError(msg) from None
+    payload = read_saved(path, "habitat model")
     found = payload.get("format") if isinstance(payload, dict) else None
     if found != _FORMAT or not isinstance(payload.get("model"), HabitatModel):
         what = f"format {found}" if isinstance(found, str) else f"a {type(payload).__name__}"
