@@ -1,8 +1,9 @@
 """`radiome federated run` with real Flower processes on loopback (SuperLink + 3 SuperNodes).
 
 Every message exchange on Flower's deployment engine costs seconds, so one study without SecAgg+
-(to convergence) and one with it (statistics and one Newton step) run once for the module and
-are shared; a third run shows a malformed site refused.
+(ComBat with age, then to convergence) and one with it (ComBat, statistics, the ANOVA filter and
+one Newton step) run once for the module and are shared; two more runs show a malformed site
+refused and a killed site ending the study.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pandas as pd
 import psutil
 import pytest
 
+from radiome.analysis import ComBat
+from radiome.analysis.survival import harrell_c
 from radiome.cli import main
 from radiome.federated import SiteData, Study, multisite_tables, run_in_process
 from radiome.federated.demo import FEATURES
@@ -55,17 +58,22 @@ def _run(tables, out, *extra):
 @pytest.fixture(scope="module")
 def plain(tables, tmp_path_factory):
     out = tmp_path_factory.mktemp("plain")
-    code, left = _run(tables, out, "--time", "time", "--event", "event", "--no-secagg")
+    code, left = _run(tables, out, "--time", "time", "--event", "event", "--no-secagg",
+                      "--combat", "--covariates", "age")
     return code, left, out
 
 
 @pytest.fixture(scope="module")
 def pooled(tables, plain):
+    """The pooled table, its rows with every feature, and those rows ComBat-harmonised
+    (site = batch, age preserved) and z-scored by the federated statistics."""
     table = pd.concat([pd.read_csv(p) for p in tables[1].values()], ignore_index=True)
     stats = pd.read_csv(plain[2] / "statistics.csv")
-    x = table[FEATS].to_numpy(float)
-    rows = ~np.isnan(x).any(axis=1)
-    z = (x[rows] - stats["mean"].to_numpy()) / stats["sd"].to_numpy()
+    rows = ~table[FEATS].isna().any(axis=1).to_numpy()
+    x = ComBat().fit_transform(table[FEATS].to_numpy(float)[rows],
+                               batch=table["case_id"].str[:6].to_numpy()[rows],
+                               covariates=table.loc[rows, ["age"]])
+    z = (x - stats["mean"].to_numpy()) / stats["sd"].to_numpy()
     return table, x, rows, z
 
 
@@ -75,13 +83,13 @@ def test_plain_run_exits_0_and_leaves_no_flower_process(plain):
     assert not left, f"Flower processes left running: {left}"
 
 
-def test_plain_run_statistics_equal_pooled_to_1e9(plain, pooled):
+def test_plain_run_statistics_equal_pooled_combat_harmonised_to_1e9(plain, pooled):
     _, x, _, _ = pooled
     stats = pd.read_csv(plain[2] / "statistics.csv")
     assert stats["feature"].tolist() == FEATS
-    np.testing.assert_array_equal(stats["n"], (~np.isnan(x)).sum(axis=0))
-    np.testing.assert_allclose(stats["mean"], np.nanmean(x, axis=0), rtol=1e-9)
-    np.testing.assert_allclose(stats["sd"], np.nanstd(x, axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_array_equal(stats["n"], [len(x)] * len(FEATS))
+    np.testing.assert_allclose(stats["mean"], x.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(stats["sd"], x.std(axis=0, ddof=1), rtol=1e-9)
 
 
 def test_plain_run_logistic_and_cox_equal_pooled_fits_to_1e6(plain, pooled):
@@ -102,19 +110,29 @@ def test_plain_run_logistic_and_cox_equal_pooled_fits_to_1e6(plain, pooled):
                                cox.params_.to_numpy(), atol=1e-6)
 
 
+def test_plain_run_pooled_c_index_within_0005_of_harrell_c(plain, pooled):
+    table, _, rows, z = pooled
+    model = json.loads((plain[2] / "model.json").read_text())
+    y = np.array(list(zip(table["event"].to_numpy()[rows] > 0, table["time"].to_numpy()[rows],
+                          strict=True)), dtype=[("event", bool), ("time", float)])
+    beta = np.array([model["cox"]["coefficients"][f] for f in FEATS])
+    assert abs(model["cox"]["c_index"] - harrell_c(y, z @ beta)) < 0.005
+
+
 def test_plain_run_summary_names_sites_rounds_and_no_secagg(plain):
     summary = json.loads((plain[2] / "summary.json").read_text())
     assert summary["sites"] == ["site_a", "site_b", "site_c"]
     assert summary["secagg"] is False and summary["error"] is None
-    assert 4 <= summary["rounds"] <= 12
+    assert 5 <= summary["rounds"] <= 13
     assert summary["seconds"] > summary["study_seconds"] > 0
 
 
 @pytest.fixture(scope="module")
 def secagg(tables, tmp_path_factory):
-    """SecAgg+ costs four exchanges a round: the statistics and one Newton step (2 rounds)."""
+    """SecAgg+ costs four exchanges a round: ComBat, the statistics and one Newton step."""
     out = tmp_path_factory.mktemp("secagg")
-    code, left = _run(tables, out, "--time", "time", "--event", "event", "--max-newton", "1")
+    code, left = _run(tables, out, "--time", "time", "--event", "event", "--max-newton", "1",
+                      "--combat", "--covariates", "age", "--top-k", "4")
     return code, left, out
 
 
@@ -126,7 +144,7 @@ def test_secagg_run_exits_0_and_leaves_no_flower_process(secagg):
 
 def test_secagg_statistics_equal_plain_run_within_the_quantisation_bound(secagg, plain):
     summary = json.loads((secagg[2] / "summary.json").read_text())
-    assert summary["secagg"] is True and summary["rounds"] == 2
+    assert summary["secagg"] is True and summary["rounds"] == 3
     assert 0 < summary["quantisation_bound"] < 1e-11
     got = pd.read_csv(secagg[2] / "statistics.csv")
     expected = pd.read_csv(plain[2] / "statistics.csv")
@@ -137,11 +155,14 @@ def test_secagg_statistics_equal_plain_run_within_the_quantisation_bound(secagg,
 
 def test_secagg_newton_step_equals_in_process_step_to_1e9(secagg, tables):
     sites = [SiteData(name, t[FEATS].to_numpy(float), t["grade"].to_numpy(float),
-                      t["time"].to_numpy(float), t["event"].to_numpy(float))
+                      t["time"].to_numpy(float), t["event"].to_numpy(float),
+                      t[["age"]].to_numpy(float))
              for name, t in ((n, pd.read_csv(p)) for n, p in tables[1].items())]
-    study = run_in_process(Study(FEATS, cox=True, max_newton=1), sites)
+    study = run_in_process(Study(FEATS, cox=True, max_newton=1, combat=True, top_k=4), sites)
     model = json.loads((secagg[2] / "model.json").read_text())
     assert model["iterations"] == 1 and model["converged"] is False
+    assert model["selected"] == study.result()["logistic"]["selected"]
+    assert sum(v == 0.0 for v in model["coefficients"].values()) == len(FEATS) - 4
     np.testing.assert_allclose([model["intercept"], *model["coefficients"].values()],
                                study.fits[0]["beta"], atol=1e-9)
     np.testing.assert_allclose(list(model["cox"]["coefficients"].values()),

@@ -104,14 +104,83 @@ def test_leave_one_site_out_fit_equals_pooled_fit_without_that_site(tables, stud
     assert study.site_metrics["site_b"]["loso_auc"] == pytest.approx(auc, abs=1e-9)
 
 
-def test_federated_combat_equals_pooled_combat_to_1e6(tables):
-    parts = [t[FEATS[:-1]].dropna().to_numpy(float) for t in tables.values()]
-    total = {k: sum(S.combat_sums(x)[k] for x in parts) for k in ("n", "sum", "ss_within")}
-    grand_mean, var_pooled = S.combat_global(total)
-    federated = np.vstack([S.combat_harmonise(x, grand_mean, var_pooled) for x in parts])
-    batch = np.repeat(list(tables), [len(x) for x in parts])
-    pooled = ComBat().fit_transform(np.vstack(parts), batch=batch)
-    np.testing.assert_allclose(federated, pooled, atol=1e-6)
+def _with_age(tables):
+    return [SiteData(s.name, s.x, s.y, s.time, s.event, t[["age"]].to_numpy(float))
+            for s, t in zip(_sites(tables), tables.values(), strict=True)]
+
+
+@pytest.mark.parametrize("covariates", [[], ["age"]])
+def test_federated_combat_sums_equal_pooled_combat_to_1e6(tables, covariates):
+    parts = [t[FEATS[:-1] + covariates].dropna() for t in tables.values()]
+    xs = [p[FEATS[:-1]].to_numpy(float) for p in parts]
+    zs = [p[covariates].to_numpy(float) for p in parts]
+    total = {k: sum(S.combat_sums(x, z)[k] for x, z in zip(xs, zs, strict=True))
+             for k in ("n", "sum", "zsum", "xx", "zz", "zx")}
+    grand_mean, var_pooled, coef = S.combat_global(total)
+    federated = np.vstack([S.combat_harmonise(x, z, grand_mean, var_pooled, coef)
+                           for x, z in zip(xs, zs, strict=True)])
+    batch = np.repeat(list(tables), [len(x) for x in xs])
+    combat = ComBat().fit(np.vstack(xs), batch=batch,
+                          covariates=pd.concat(parts)[covariates] if covariates else None)
+    np.testing.assert_allclose(grand_mean, combat.grand_mean_, rtol=1e-10)
+    np.testing.assert_allclose(var_pooled, combat.var_pooled_, rtol=1e-9)
+    np.testing.assert_allclose(coef, combat.coef_covariates_, rtol=1e-9, atol=1e-12)
+    expected = combat.transform(np.vstack(xs), batch=batch,
+                                covariates=pd.concat(parts)[covariates] if covariates else None)
+    np.testing.assert_allclose(federated, expected, atol=1e-6)
+
+
+def test_study_with_combat_equals_pooled_combat_then_pooled_fit(tables):
+    study = run_in_process(Study(FEATS, combat=True, loso=False), _with_age(tables))
+    table = pd.concat(tables.values(), ignore_index=True)
+    rows = ~table[FEATS].isna().any(axis=1).to_numpy()
+    x = table[FEATS].to_numpy(float)[rows]
+    harmonised = ComBat().fit_transform(x, batch=table["case_id"].str[:6].to_numpy()[rows],
+                                        covariates=table.loc[rows, ["age"]])
+    np.testing.assert_allclose(study.mean, harmonised.mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(study.sd, harmonised.std(axis=0, ddof=1), rtol=1e-9)
+    assert study.n.tolist() == [rows.sum()] * len(FEATS)
+    z = (harmonised - study.mean) / study.sd
+    expected = _pooled_logistic(z, table["grade"].to_numpy()[rows], 1.0)
+    np.testing.assert_allclose(study.fits[0]["beta"], expected, atol=1e-6)
+    assert study.result()["combat"]["coef"] == pytest.approx(
+        ComBat().fit(x, batch=table["case_id"].str[:6].to_numpy()[rows],
+                     covariates=table.loc[rows, ["age"]]).coef_covariates_.ravel().tolist())
+
+
+def test_covariate_confounded_with_site_is_an_error(tables):
+    sites = [SiteData(s.name, s.x, s.y, z=np.full((len(s.y), 1), float(i)))
+             for i, s in enumerate(_sites(tables))]
+    with pytest.raises(AnalysisError, match="confounded with site"):
+        run_in_process(Study(FEATS, combat=True), sites)
+
+
+def test_top_k_filter_selects_as_select_k_best_and_fits_the_selected_features(tables, pooled):
+    from sklearn.feature_selection import SelectKBest, f_classif
+
+    table, _, rows, z = pooled
+    y = table["grade"].to_numpy()[rows]
+    study = run_in_process(Study(FEATS, top_k=3), _sites(tables))
+    chosen = SelectKBest(f_classif, k=3).fit(z, y).get_support()
+    assert study.result()["logistic"]["selected"] == [f for f, c in zip(FEATS, chosen,
+                                                                        strict=True) if c]
+    expected = np.zeros(len(FEATS) + 1)
+    expected[np.r_[True, chosen]] = _pooled_logistic(z[:, chosen], y, 1.0)
+    np.testing.assert_allclose(study.fits[0]["beta"], expected, atol=1e-6)
+    held_in = ~table["case_id"].str.startswith("site_b").to_numpy()[rows]
+    loso = next(f for f in study.fits if f["exclude"] == "site_b")
+    own = SelectKBest(f_classif, k=3).fit(z[held_in], y[held_in]).get_support()
+    np.testing.assert_array_equal(loso["keep"][1:], own)
+
+
+def test_pooled_c_index_within_0005_of_harrell_c(study, pooled):
+    from radiome.analysis.survival import harrell_c
+
+    table, _, rows, z = pooled
+    y = np.array(list(zip(table["event"].to_numpy()[rows] > 0, table["time"].to_numpy()[rows],
+                          strict=True)), dtype=[("event", bool), ("time", float)])
+    exact = harrell_c(y, z @ study.cox_fit["beta"])
+    assert abs(study.result()["cox"]["c_index"] - exact) < 0.005
 
 
 def test_auc_from_histograms_counts_ties_in_a_bin_as_half():

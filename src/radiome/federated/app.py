@@ -11,7 +11,8 @@ in every round (``timeout`` seconds at most) and stops the study, with the reaso
 
 Run configuration (``flwr run --run-config``): ``features`` (comma-separated), ``id``,
 ``outcome``, ``time``, ``event``, ``l2``, ``loso``, ``secagg``, ``epsilon`` (0: no
-differential privacy), ``max_newton``, ``sites`` (expected number),
+differential privacy), ``max_newton``, ``combat`` (federated ComBat first), ``covariates``
+(comma-separated, ComBat's), ``top_k`` (0: every feature), ``sites`` (expected number),
 ``timeout``, ``out`` (folder of the results on the server side). Node configuration of each
 SuperNode: ``data`` (the site's CSV or Parquet table) and ``site`` (its name).
 """
@@ -49,9 +50,10 @@ class _SiteClient(NumPyClient):
     def fit(self, parameters, config):
         """The site's arrays for the request in ``config`` (encoded under SecAgg+)."""
         run, node = self.context.run_config, self.context.node_config
-        site = load_site(node["data"], str(node["site"]), features=_features(run),
+        site = load_site(node["data"], str(node["site"]), features=_names(run, "features"),
                          id_col=str(run["id"]), outcome=str(run["outcome"]),
-                         time=str(run["time"]) or None, event=str(run["event"]) or None)
+                         time=str(run["time"]) or None, event=str(run["event"]) or None,
+                         covariates=_names(run, "covariates"))
         request = json.loads(str(config["request"]))
         arrays, metrics = answer(request, site)
         keys = sorted(arrays)
@@ -163,12 +165,13 @@ def _main(grid, context: Context) -> None:
     run = context.run_config
     start = time.perf_counter()
     n_sites, secagg, timeout = int(run["sites"]), bool(run["secagg"]), float(run["timeout"])
-    study = Study(_features(run), l2=float(run["l2"]), cox=bool(str(run["time"])),
+    study = Study(_names(run, "features"), l2=float(run["l2"]), cox=bool(str(run["time"])),
                   loso=bool(run["loso"]), epsilon=float(run["epsilon"]) or None,
-                  max_newton=int(run["max_newton"]))
+                  max_newton=int(run["max_newton"]), combat=bool(run["combat"]),
+                  top_k=int(run["top_k"]) or None)
     strategy = _StudyStrategy(study, n_sites, secagg, timeout)
     legacy = LegacyContext(context=context, strategy=strategy,
-                           config=ServerConfig(num_rounds=study.max_newton + 2))
+                           config=ServerConfig(num_rounds=study.max_newton + 3))
     if secagg:
         fit = SecAggPlusWorkflow(**secure.secagg_parameters(n_sites, timeout=timeout))
     else:
@@ -186,6 +189,6 @@ def _main(grid, context: Context) -> None:
                   time.perf_counter() - start)
 
 
-def _features(run) -> list[str]:
-    """Feature names of the run configuration."""
-    return [f for f in str(run["features"]).split(",") if f]
+def _names(run, key: str) -> list[str]:
+    """A comma-separated list of column names of the run configuration."""
+    return [f for f in str(run[key]).split(",") if f]

@@ -36,6 +36,13 @@ def run(
                                             "most.")] = 30,
     no_loso: Annotated[bool, typer.Option("--no-loso", help="Skip the leave-one-site-out "
                                           "fits.")] = False,
+    combat: Annotated[bool, typer.Option("--combat", help="Harmonise the features by "
+                                         "federated ComBat (site = batch) first.")] = False,
+    covariates: Annotated[str | None, typer.Option(
+        "--covariates", help="Comma-separated numeric columns whose effect ComBat preserves "
+        "(e.g. age).")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="Logistic model on the "
+                                              "K features of highest ANOVA F.")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per round at most.")] = 120.0,
 ) -> None:
     """Run a federated study: a SuperLink and one SuperNode per site on loopback, then
@@ -45,20 +52,14 @@ def run(
     from radiome.federated.run import default_features, run_study
 
     sites = _sites(site)
-    if epsilon is not None and not epsilon > 0:
-        msg = f"--epsilon must be > 0, got {epsilon!r}"
-        raise AnalysisError(msg)
-    if l2 < 0:
-        msg = f"--l2 must be >= 0, got {l2!r}"
-        raise AnalysisError(msg)
-    if (time is None) != (event is None):
-        msg = "--time and --event go together (both for a Cox model, or neither)"
-        raise AnalysisError(msg)
+    covariate_names = _check_options(epsilon, l2, time, event, combat, covariates, top_k)
     names = [f for f in (features or "").split(",") if f] or default_features(
-        next(iter(sites.values())), [id_col, outcome, *(c for c in (time, event) if c)])
+        next(iter(sites.values())),
+        [id_col, outcome, *(c for c in (time, event) if c), *covariate_names])
     summary = run_study(sites, out, features=names, id_col=id_col, outcome=outcome,
                         time_col=time, event_col=event, l2=l2, secagg=not no_secagg,
                         loso=not no_loso, epsilon=epsilon, max_newton=max_newton,
+                        combat=combat, covariates=covariate_names, top_k=top_k,
                         timeout=timeout, echo=lambda line: typer.echo(line, err=True))
     if summary["error"] is not None:
         msg = f"{out}: federated study failed: {summary['error']}"
@@ -72,6 +73,9 @@ def run(
         f"{model['auc']:.4f}")
     typer.echo(f"pooled AUC {auc}; logistic intercept {model['intercept']:.6f}, "
                + ", ".join(f"{k} {v:.6f}" for k, v in model["coefficients"].items()))
+    if "cox" in model:
+        typer.echo(f"pooled C-index {model['cox']['c_index']:.4f}; Cox "
+                   + ", ".join(f"{k} {v:.6f}" for k, v in model["cox"]["coefficients"].items()))
     if not model["converged"]:
         typer.echo(f"radiome: warning: the logistic model did not converge in "
                    f"{model['iterations']} Newton round(s)", err=True)
@@ -142,6 +146,11 @@ def write_flower_app(
     no_secagg: Annotated[bool, typer.Option("--no-secagg", help="Plain aggregation.")] = False,
     epsilon: Annotated[float | None, typer.Option("--epsilon", help="Per-site ε, δ = 1e-5.")]
     = None,
+    combat: Annotated[bool, typer.Option("--combat", help="Federated ComBat first.")] = False,
+    covariates: Annotated[str | None, typer.Option("--covariates", help="ComBat's numeric "
+                                                   "covariate columns.")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="K features of highest "
+                                              "ANOVA F.")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per round at most.")] = 600.0,
 ) -> None:
     """Write the Flower app of a real multi-site study (pyproject.toml + run.toml) for the
@@ -149,13 +158,36 @@ def write_flower_app(
     FOLDER/run.toml --stream``."""
     from radiome.federated.run import study_settings, write_app
 
+    covariate_names = _check_options(epsilon, l2, time, event, combat, covariates, top_k)
     settings = study_settings(features=[f for f in features.split(",") if f], id_col=id_col,
                               outcome=outcome, out=out, n_sites=sites, time_col=time,
                               event_col=event, l2=l2, secagg=not no_secagg, epsilon=epsilon,
+                              combat=combat, covariates=covariate_names, top_k=top_k,
                               timeout=timeout)
     write_app(folder, settings)
     typer.echo(f"Flower app written to {folder}; submit it with: flwr run {folder} "
                f"<connection> --run-config {folder / 'run.toml'} --stream")
+
+
+def _check_options(epsilon, l2, time, event, combat, covariates, top_k) -> list[str]:
+    """Refuse contradictory study options; returns the covariate names."""
+    from radiome.errors import AnalysisError
+
+    names = [c for c in (covariates or "").split(",") if c]
+    problems = []
+    if epsilon is not None and not epsilon > 0:
+        problems.append(f"--epsilon must be > 0, got {epsilon!r}")
+    if l2 < 0:
+        problems.append(f"--l2 must be >= 0, got {l2!r}")
+    if (time is None) != (event is None):
+        problems.append("--time and --event go together (both for a Cox model, or neither)")
+    if names and not combat:
+        problems.append("--covariates are ComBat's: add --combat")
+    if top_k is not None and epsilon is not None:
+        problems.append("--top-k's ANOVA filter is not differentially private: drop --epsilon")
+    if problems:
+        raise AnalysisError("; ".join(problems))
+    return names
 
 
 def _sites(specs: list[str]) -> dict[str, Path]:

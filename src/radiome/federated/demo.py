@@ -22,7 +22,9 @@ def multisite_tables(seed: int = 0, sizes: tuple[int, ...] = (140, 90, 170), *,
     share of high-grade tumours and additive and multiplicative site effects on every feature, as
     ComBat models them. The outcome ``grade`` (1 = high grade) follows a logistic model of the
     biological (pre-site-effect) features; ``time``/``event`` follow a proportional-hazards model
-    with random censoring. A few feature values are missing.
+    with random censoring. ``age`` (older patients at later sites) raises the first three
+    features, a biological effect that ComBat with ``age`` as covariate preserves. A few feature
+    values are missing.
 
     Parameters
     ----------
@@ -35,9 +37,11 @@ def multisite_tables(seed: int = 0, sizes: tuple[int, ...] = (140, 90, 170), *,
     Returns
     -------
     dict
-        Site name -> DataFrame with columns ``case_id, grade, time, event`` and :data:`FEATURES`.
+        Site name -> DataFrame with columns ``case_id, grade, time, event``, :data:`FEATURES`
+        and ``age``.
     """
     rng = np.random.default_rng(seed)
+    age_rng = np.random.default_rng([seed, 1])
     tables = {}
     for s, n in enumerate(sizes):
         name = f"site_{chr(ord('a') + s)}"
@@ -51,11 +55,14 @@ def multisite_tables(seed: int = 0, sizes: tuple[int, ...] = (140, 90, 170), *,
         censor = rng.exponential(30.0, n)
         shift = rng.normal(0.0, 0.5, bio.shape[1]) + 0.4 * scanner[:, None]
         scale = np.exp(rng.normal(0.0, 0.2, bio.shape[1]))
-        observed = (bio + shift) * scale
+        age = np.round(age_rng.normal(55.0 + 6.0 * s, 10.0, n))
+        ageing = 0.04 * (age - 60.0)[:, None] * [1.0, 1.0, 1.0, 0.0, 0.0]
+        observed = (bio + ageing + shift) * scale
         features = observed * [800.0, 0.1, 40.0, 0.5, 12.0] + [4000.0, 0.7, 30.0, 5.0, 60.0]
         features[:, :4][rng.random((n, 4)) < missing] = np.nan
         table = pd.DataFrame(features, columns=list(FEATURES[:-1]))
         table["scanner_b"] = scanner
+        table["age"] = age
         table.insert(0, "case_id", [f"{name}_{i:04d}" for i in range(n)])
         table.insert(1, "grade", grade)
         table.insert(2, "time", np.round(np.minimum(time, censor), 1))

@@ -6,10 +6,14 @@ with :func:`answer` on its own :class:`SiteData`. The Flower app (:mod:`radiome.
 only carries requests and answers; :func:`run_in_process` carries them by a function call, which
 is how the mathematics is tested against the pooled computation.
 
-Stages: ``moments`` (counts, sums, missing; event times for Cox), ``newton`` with the spread
-about the pooled mean in its first round, then Newton rounds until every fit has converged. The
-logistic fits are the model on all sites plus, with leave-one-site-out validation, one fit
-without each site; they share the rounds, an excluded site answering zeros.
+Stages: ``combat`` (with federated ComBat: the sums of :func:`~.sums.combat_sums`; every later
+request carries the ComBat estimates and each site answers from its rows harmonised by its own
+empirical-Bayes site effects), ``moments`` (counts, sums, missing; event times for Cox),
+``newton`` with the spread about the pooled mean (and the per-class sums of the ANOVA filter) in
+its first round, then Newton rounds until every fit has converged. The logistic fits are the
+model on all sites plus, with leave-one-site-out validation, one fit without each site; they
+share the rounds, an excluded site answering zeros, so each fit's ANOVA filter sees only its own
+training sites.
 """
 
 from __future__ import annotations
@@ -39,6 +43,22 @@ class SiteData:
     y: np.ndarray
     time: np.ndarray | None = None
     event: np.ndarray | None = None
+    z: np.ndarray | None = None
+
+    def harmonised(self, combat: dict | None) -> SiteData:
+        """This site with its rows harmonised by federated ComBat (``combat`` of a request).
+
+        Rows with a missing feature or covariate are left out (all their features missing).
+        """
+        if combat is None:
+            return self
+        z = self.z if self.z is not None else np.zeros((self.x.shape[0], 0))
+        rows = ~np.isnan(self.x).any(axis=1) & ~np.isnan(z).any(axis=1)
+        x = np.full_like(self.x, np.nan)
+        x[rows] = S.combat_harmonise(self.x[rows], z[rows], np.asarray(combat["mean"]),
+                                     np.asarray(combat["var"]),
+                                     np.reshape(combat["coef"], (z.shape[1], self.x.shape[1])))
+        return SiteData(self.name, x, self.y, self.time, self.event, self.z)
 
     @property
     def complete(self) -> np.ndarray:
@@ -50,7 +70,8 @@ class SiteData:
 
 
 def load_site(path: str | Path, name: str, *, features: list[str], id_col: str, outcome: str,
-              time: str | None = None, event: str | None = None) -> SiteData:
+              time: str | None = None, event: str | None = None,
+              covariates: list[str] = ()) -> SiteData:
     """Read and check one site's wide table (CSV or Parquet) before anything leaves the site.
 
     Raises
@@ -65,7 +86,7 @@ def load_site(path: str | Path, name: str, *, features: list[str], id_col: str, 
     except (OSError, ValueError) as exc:
         msg = f"{path}: site {name!r}: cannot read the table ({' '.join(str(exc).split())})"
         raise AnalysisError(msg) from exc
-    wanted = [id_col, outcome, *features, *(c for c in (time, event) if c)]
+    wanted = [id_col, outcome, *features, *(c for c in (time, event) if c), *covariates]
     problems = [f"column {c!r} missing" for c in wanted if c not in table.columns]
     numeric = [c for c in wanted[1:] if c in table.columns]
     problems += [f"column {c!r} is not numeric" for c in numeric
@@ -84,7 +105,8 @@ def load_site(path: str | Path, name: str, *, features: list[str], id_col: str, 
         msg = f"{path}: site {name!r} refused: {'; '.join(problems)}"
         raise AnalysisError(msg)
     return SiteData(name, table[features].to_numpy(float), _column(table, outcome),
-                    _column(table, time), _column(table, event))
+                    _column(table, time), _column(table, event),
+                    table[list(covariates)].to_numpy(float) if covariates else None)
 
 
 def _column(table: pd.DataFrame, name: str | None) -> np.ndarray | None:
@@ -102,6 +124,14 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
     """
     stage = request["stage"]
     metrics: dict = {"site": site.name}
+    if stage == "combat":
+        z = site.z if site.z is not None else np.zeros((site.x.shape[0], 0))
+        rows = ~np.isnan(site.x).any(axis=1) & ~np.isnan(z).any(axis=1)
+        if rows.sum() < 2:
+            msg = f"site {site.name!r}: ComBat needs at least 2 complete rows, got {rows.sum()}"
+            raise AnalysisError(msg)
+        return S.combat_sums(site.x[rows], z[rows]), metrics
+    site = site.harmonised(request.get("combat"))
     if stage == "moments":
         arrays = S.moment_sums(site.x)
         if request["cox"]:
@@ -115,6 +145,8 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
     for i, fit in enumerate(request["logistic"]):
         beta = np.asarray(fit["beta"])
         part = S.logistic_sums(centred, site.y[rows], beta)
+        if request.get("spread") and request.get("top_k"):
+            part.update(S.anova_sums(centred, site.y[rows]))
         prob = S.sigmoid(beta[0] + centred @ beta[1:])
         if request.get("dp"):
             part = _private(part, request, rng or np.random.default_rng())
@@ -127,8 +159,9 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
         arrays.update({f"logistic{i}.{k}": v for k, v in part.items()})
     if request.get("cox"):
         beta = np.asarray(request["cox"]["beta"])
-        part = S.cox_sums(centred, site.time[rows], site.event[rows],
-                          np.asarray(request["cox"]["times"]), beta)
+        times = np.asarray(request["cox"]["times"])
+        part = S.cox_sums(centred, site.time[rows], site.event[rows], times, beta)
+        part.update(S.concordance_sums(site.time[rows], site.event[rows], centred @ beta, times))
         arrays.update({f"cox.{k}": v for k, v in part.items()})
         metrics["c_index"] = _c_index(site.time[rows], site.event[rows], centred @ beta)
     return arrays, metrics
@@ -165,6 +198,13 @@ class Study:
         ``dp_rounds`` Newton rounds whose noise gives this ε at δ = 1e-5; no leave-one-site-out
         fits, no Cox model.
     dp_rounds : int
+    combat : bool
+        Harmonise the features by federated ComBat first (site = batch), preserving the
+        effects of the sites' ``z`` covariates (numeric columns, the same at every site).
+    top_k : int, optional
+        The logistic models use the ``top_k`` features of highest ANOVA F (the default
+        pipeline's filter, ``SelectKBest(f_classif)``), each fit on its own training sites; the
+        others keep coefficient 0. Not with ``epsilon``.
     """
 
     features: list[str]
@@ -174,6 +214,8 @@ class Study:
     max_newton: int = 30
     epsilon: float | None = None
     dp_rounds: int = 5
+    combat: bool = False
+    top_k: int | None = None
     sigma: float | None = None
     stage: str = "moments"
     sites: list[str] = field(default_factory=list)
@@ -184,15 +226,25 @@ class Study:
     missing: np.ndarray | None = None
     fits: list[dict] = field(default_factory=list)
     cox_fit: dict | None = None
+    harmonisation: dict | None = None
     site_metrics: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.combat and self.stage == "moments":
+            self.stage = "combat"
+        if self.top_k is not None and self.epsilon is not None:
+            msg = ("the ANOVA filter (top_k) is not differentially private; "
+                   "use it without epsilon")
+            raise AnalysisError(msg)
 
     def request(self) -> dict | None:
         """The next request to every site, or None when the study is complete."""
-        if self.stage == "moments":
-            return {"stage": "moments", "cox": self.cox}
         if self.stage == "done":
             return None
+        if self.stage in ("combat", "moments"):
+            return {"stage": self.stage, "cox": self.cox, "combat": self.harmonisation}
         req = {"stage": "newton", "spread": self.sd is None, "mean": self.mean.tolist(),
+               "combat": self.harmonisation, "top_k": self.top_k,
                "logistic": [{"exclude": f["exclude"], "beta": _centred_beta(f["beta"], self.sd,
                                                                           True).tolist()}
                             for f in self.fits if self.sigma is None or self.sd is not None]}
@@ -210,6 +262,12 @@ class Study:
         for m in metrics:
             self.site_metrics.setdefault(m["site"], {}).update(
                 {k: v for k, v in m.items() if k not in ("site", "event_times", "keys")})
+        if self.stage == "combat":
+            grand_mean, var_pooled, coef = S.combat_global(total)
+            self.harmonisation = {"mean": grand_mean.tolist(), "var": var_pooled.tolist(),
+                                  "coef": coef.ravel().tolist()}
+            self.stage = "moments"
+            return
         if self.stage == "moments":
             self._start(total, metrics)
             return
@@ -230,8 +288,12 @@ class Study:
             loglik, grad, hess = S.logistic_derivatives(part, self.sd)
             if self.sigma is not None:
                 hess = privacy.positive_definite(hess)
-            penalised = np.arange(grad.size) > 0
-            step = S.newton_step(fit["beta"], grad, hess, self.l2, penalised)
+            if "anova" in part:
+                fit["keep"] = _top_k(S.anova_f(part["anova"]), self.top_k)
+            keep = fit["keep"]
+            step = np.zeros_like(grad)
+            step[keep] = S.newton_step(fit["beta"][keep], grad[keep], hess[np.ix_(keep, keep)],
+                                       self.l2, np.arange(grad.size)[keep] > 0)
             iterations = fit["iterations"] + 1
             done = (iterations == self.dp_rounds if self.sigma is not None
                     else bool(np.max(np.abs(step)) < _TOL))
@@ -241,7 +303,8 @@ class Study:
             part = {k.split(".", 1)[1]: v for k, v in total.items() if k.startswith("cox.")}
             loglik, grad, hess = S.cox_derivatives(part, self.sd)
             step = np.linalg.solve(hess, grad)
-            self.cox_fit.update(beta=self.cox_fit["beta"] + step, loglik=loglik,
+            c_index = S.concordance_from_sums(part["events"], part["partners"])
+            self.cox_fit.update(beta=self.cox_fit["beta"] + step, loglik=loglik, c_index=c_index,
                                 iterations=self.cox_fit["iterations"] + 1,
                                 converged=bool(np.max(np.abs(step)) < _TOL))
         fits = [*self.fits, *([self.cox_fit] if self.cox_fit else [])]
@@ -262,8 +325,8 @@ class Study:
         self.missing = total["missing"]
         p = len(self.features)
         excluded = ["", *(self.sites if self.loso and len(self.sites) > 2 else [])]
-        self.fits = [{"exclude": e, "beta": np.zeros(p + 1), "iterations": 0, "converged": False}
-                     for e in excluded]
+        self.fits = [{"exclude": e, "beta": np.zeros(p + 1), "iterations": 0, "converged": False,
+                      "keep": np.ones(p + 1, dtype=bool)} for e in excluded]
         if self.cox:
             times = sorted({t for m in metrics for t in json.loads(m["event_times"])})
             self.cox_fit = {"times": times, "beta": np.zeros(p), "iterations": 0,
@@ -282,8 +345,14 @@ class Study:
             "sites": self.site_metrics,
             "rounds": self.rounds,
         }
+        if self.top_k is not None:
+            out["logistic"]["selected"] = [f for f, k in zip(self.features, fit["keep"][1:],
+                                                             strict=True) if k]
         if self.cox_fit is not None:
-            out["cox"] = _model_json(self.cox_fit, self.features, intercept=False)
+            out["cox"] = {**_model_json(self.cox_fit, self.features, intercept=False),
+                          "c_index": self.cox_fit.get("c_index", float("nan"))}
+        if self.harmonisation is not None:
+            out["combat"] = self.harmonisation
         return out
 
 
@@ -298,6 +367,14 @@ def run_in_process(study: Study, sites: list[SiteData],
         total = {k: sum(a[0][k] for a in answers) for k in answers[0][0]}
         study.absorb(total, [a[1] for a in answers])
     return study
+
+
+def _top_k(f: np.ndarray, k: int) -> np.ndarray:
+    """Mask (intercept first) of the ``k`` features of highest ANOVA F, as ``SelectKBest``."""
+    keep = np.zeros(f.size + 1, dtype=bool)
+    keep[0] = True
+    keep[1 + np.argsort(np.nan_to_num(f, nan=-np.inf), kind="mergesort")[-k:]] = True
+    return keep
 
 
 def _centred_beta(beta: np.ndarray, sd: np.ndarray | None, intercept: bool) -> np.ndarray:

@@ -17,9 +17,11 @@ def write_results(out: Path, study: Study, summary: dict, error: str | None,
     """Write the study's results to the folder ``out`` (only ``summary.json`` after an error).
 
     ``statistics.csv`` has ``feature, n, mean, sd, missing`` over all sites; ``model.json`` the
-    logistic model on the federated z-scored features (``intercept``, ``coefficients``), its
-    pooled AUC, the leave-one-site-out and per-site AUCs and, with survival columns, the Cox
-    model; ``summary.json`` ``secagg``, ``epsilon``, ``delta``, ``rounds``, ``sites``,
+    logistic model on the federated z-scored features (``intercept``, ``coefficients``; with
+    the ANOVA filter its ``selected`` features), its pooled AUC, the leave-one-site-out and
+    per-site AUCs, with survival columns the Cox model and its pooled C-index, and with ComBat
+    the federated estimates (``combat``: grand ``mean``, pooled ``var``, covariate ``coef``, in
+    feature order); ``summary.json`` ``secagg``, ``epsilon``, ``delta``, ``rounds``, ``sites``,
     ``seconds``, ``error`` (None when every site took part in every round).
     """
     summary = {"epsilon": None, "delta": None, **summary, "rounds": study.rounds,
@@ -32,8 +34,7 @@ def write_results(out: Path, study: Study, summary: dict, error: str | None,
             result["statistics"].to_csv(tmp, index=False, float_format="%.17g")
         model = {**result["logistic"], "l2": study.l2, "auc": result["auc"],
                  "sites": result["sites"]}
-        if "cox" in result:
-            model["cox"] = result["cox"]
+        model.update({k: result[k] for k in ("cox", "combat") if k in result})
         _write_json(out / "model.json", model, "model")
         summary["auc"] = result["auc"]
     _write_json(out / "summary.json", summary, "summary")

@@ -64,6 +64,9 @@ loso = true
 secagg = true
 epsilon = 0.0
 max_newton = 30
+combat = false
+covariates = ""
+top_k = 0
 sites = 3
 timeout = 120.0
 out = ""
@@ -86,11 +89,40 @@ def write_app(folder: Path, settings: dict) -> Path:
 def study_settings(*, features: list[str], id_col: str, outcome: str, out: Path, n_sites: int,
                    time_col: str | None = None, event_col: str | None = None, l2: float = 1.0,
                    secagg: bool = True, loso: bool = True, epsilon: float | None = None,
-                   max_newton: int = 30, timeout: float = 120.0) -> dict:
-    """The run configuration of a study (see :mod:`radiome.federated.app`)."""
+                   max_newton: int = 30, combat: bool = False, covariates: list[str] = (),
+                   top_k: int | None = None, timeout: float = 120.0) -> dict:
+    """The run configuration of a study (see :mod:`radiome.federated.app`).
+
+    Parameters
+    ----------
+    features, id_col, outcome, time_col, event_col : str
+        Columns of the site tables (Cox model when ``time_col`` and ``event_col`` are given).
+    out : Path
+        Folder of ``statistics.csv``, ``model.json`` and ``summary.json``.
+    n_sites : int
+    l2 : float
+        L2 penalty of the logistic model on the z-scored features (0: maximum likelihood).
+    secagg : bool
+        Secure aggregation by SecAgg+ (needs at least 3 sites).
+    loso : bool
+        Leave-one-site-out fits.
+    epsilon : float, optional
+        Differential privacy of the logistic rounds at this ε (δ = 1e-5), per site.
+    max_newton : int
+        Newton rounds at most (the model says whether it converged).
+    combat : bool
+        Harmonise the features by federated ComBat first, preserving ``covariates``.
+    covariates : list of str
+        Numeric covariate columns of ComBat.
+    top_k : int, optional
+        The logistic model uses the ``top_k`` features of highest ANOVA F.
+    timeout : float
+        Seconds each round (and each process start) may take.
+    """
     return {"features": ",".join(features), "id": id_col, "outcome": outcome,
             "time": time_col or "", "event": event_col or "", "l2": float(l2), "loso": loso,
             "secagg": secagg, "epsilon": float(epsilon or 0.0), "max_newton": int(max_newton),
+            "combat": bool(combat), "covariates": ",".join(covariates), "top_k": int(top_k or 0),
             "sites": n_sites, "timeout": float(timeout), "out": str(Path(out).resolve())}
 
 
@@ -102,11 +134,8 @@ def default_features(table: str | Path, exclude: list[str]) -> list[str]:
             if c not in exclude and pd.api.types.is_numeric_dtype(frame[c])]
 
 
-def run_study(sites: dict[str, Path], out: Path, *, features: list[str], id_col: str,
-              outcome: str, time_col: str | None = None, event_col: str | None = None,
-              l2: float = 1.0, secagg: bool = True, loso: bool = True,
-              epsilon: float | None = None, max_newton: int = 30, timeout: float = 120.0,
-              echo: Callable[[str], None] = print) -> dict:
+def run_study(sites: dict[str, Path], out: Path, *, timeout: float = 120.0,
+              echo: Callable[[str], None] = print, **options) -> dict:
     """Run a federated study over ``sites`` with Flower processes on loopback; returns the summary.
 
     Parameters
@@ -115,22 +144,13 @@ def run_study(sites: dict[str, Path], out: Path, *, features: list[str], id_col:
         Site name -> its feature table (CSV or Parquet), read only by that site's SuperNode.
     out : Path
         Folder of ``statistics.csv``, ``model.json`` and ``summary.json``.
-    features, id_col, outcome, time_col, event_col : str
-        Columns of the site tables.
-    l2 : float
-        L2 penalty of the logistic model on the z-scored features (0: maximum likelihood).
-    secagg : bool
-        Secure aggregation by SecAgg+ (needs at least 3 sites).
-    loso : bool
-        Leave-one-site-out fits.
-    epsilon : float, optional
-        Differential privacy of the logistic rounds at this ε (δ = 1e-5), per site.
-    max_newton : int
-        Newton rounds at most (the model says whether it converged).
     timeout : float
         Seconds each round (and each process start) may take.
     echo : callable
         Receives the progress lines (the streamed ``flwr run`` log).
+    **options
+        The study: ``features``, ``id_col``, ``outcome`` and the optional settings of
+        :func:`study_settings`.
 
     Returns
     -------
@@ -169,11 +189,9 @@ def run_study(sites: dict[str, Path], out: Path, *, features: list[str], id_col:
         (tmp / "flwr" / "config.toml").write_text(
             f'[superlink]\ndefault = "radiome"\n\n[superlink.radiome]\n'
             f'address = "{_HOST}:{ports[0]}"\ninsecure = true\n', encoding="utf-8")
-        app = write_app(tmp / "app", study_settings(
-            features=features, id_col=id_col, outcome=outcome, out=out, n_sites=len(sites),
-            time_col=time_col, event_col=event_col, l2=l2, secagg=secagg, loso=loso,
-            epsilon=epsilon, max_newton=max_newton, timeout=timeout))
-        _submit(app, env, echo, deadline=timeout * (max_newton + 4))
+        settings = study_settings(out=out, n_sites=len(sites), timeout=timeout, **options)
+        app = write_app(tmp / "app", settings)
+        _submit(app, env, echo, deadline=timeout * (settings["max_newton"] + 5))
     summary_path = out / "summary.json"
     if not summary_path.is_file():
         msg = f"{out}: the federated run ended without results (see the log above)"

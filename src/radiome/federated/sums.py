@@ -15,19 +15,28 @@ secure aggregation). Nothing but these sums leaves a site.
   over the events at that time (WebDISCO, Lu et al., JAMIA 2015); the server forms the exact
   partial-likelihood gradient and Hessian.
 - AUC from per-class histograms of the predicted probability.
-- ComBat (d-ComBat, Chen et al., NeuroImage 2022): the grand mean and pooled variance from summed
-  per-site sums; each site then estimates its own location/scale effects on its own rows.
+- ComBat (d-ComBat, Chen et al., NeuroImage 2022): the grand mean, covariate effects and pooled
+  variance from summed per-site sums; each site then estimates its own location/scale effects
+  on its own rows.
+- ANOVA F per feature (the default pipeline's top-k filter) from per-class sums.
+- Harrell's C-index from per-site counts of events and comparable rows by risk bin.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from radiome.errors import AnalysisError
+
 __all__ = [
+    "anova_f",
+    "anova_sums",
     "auc_from_histograms",
     "combat_global",
     "combat_harmonise",
     "combat_sums",
+    "concordance_from_sums",
+    "concordance_sums",
     "cox_derivatives",
     "cox_sums",
     "logistic_derivatives",
@@ -41,6 +50,8 @@ __all__ = [
 
 #: Bins of the predicted-probability histograms behind the pooled AUC.
 AUC_BINS = 4096
+#: Bins of the risk histograms behind the pooled C-index.
+C_BINS = 1024
 
 
 def moment_sums(x: np.ndarray) -> dict[str, np.ndarray]:
@@ -202,37 +213,58 @@ def auc_from_histograms(hist: np.ndarray) -> float:
     return float(np.sum(pos * (below + 0.5 * neg)) / total) if total else float("nan")
 
 
-def combat_sums(x: np.ndarray) -> dict[str, np.ndarray]:
-    """A site's ComBat sums: row count, feature sums and sums of squares about its own mean."""
-    mean = x.mean(axis=0)
-    return {"n": np.array([float(x.shape[0])]), "sum": x.sum(axis=0),
-            "ss_within": ((x - mean) ** 2).sum(axis=0)}
+def combat_sums(x: np.ndarray, z: np.ndarray) -> dict[str, np.ndarray]:
+    """A site's ComBat sums over its rows: count, sums, and within-site centred cross-products.
 
-
-def combat_global(sums: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """ComBat grand mean and pooled residual variance (divided by n) from summed ComBat sums.
-
-    Without covariates the least-squares batch intercepts are the site means, so the grand mean
-    (weighted by batch size) is the pooled mean and the residual sum of squares is the sum of the
-    within-site sums of squares.
+    ``x`` (n, p) features and ``z`` (n, q) numeric covariates, both without missing values.
+    Centring at the site's own means is what removes its batch intercept (the one-hot batch
+    columns of ComBat's design), so the covariate effects and residual variance follow from the
+    sums over sites alone (:func:`combat_global`).
     """
-    n = sums["n"][0]
-    return sums["sum"] / n, sums["ss_within"] / n
+    xc, zc = x - x.mean(axis=0), z - z.mean(axis=0)
+    return {"n": np.array([float(x.shape[0])]), "sum": x.sum(axis=0), "zsum": z.sum(axis=0),
+            "xx": (xc**2).sum(axis=0), "zz": zc.T @ zc, "zx": zc.T @ xc}
 
 
-def combat_harmonise(x: np.ndarray, grand_mean: np.ndarray, var_pooled: np.ndarray, *,
+def combat_global(sums: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ComBat grand mean, pooled residual variance (divided by n) and covariate effects.
+
+    ComBat's least squares on [one-hot site, covariates] by partitioned regression: the
+    covariate effects ``B = (sum Zc'Zc)^-1 sum Zc'Xc`` from the within-site centred sums; the
+    site intercepts are ``mean_s(X) - mean_s(Z) B``, so the size-weighted grand mean is
+    ``(sum X - sum Z B) / n`` and the residual sum of squares ``sum Xc^2 - 2 B'Zc'Xc + B'Zc'Zc B``.
+
+    Raises
+    ------
+    AnalysisError
+        Covariates constant within every site (confounded with site).
+    """
+    n, zz, zx = sums["n"][0], sums["zz"], sums["zx"]
+    if zz.size and np.linalg.matrix_rank(zz) < zz.shape[0]:
+        msg = ("federated ComBat: the covariates are confounded with site (constant within "
+               "every site, or collinear); drop one")
+        raise AnalysisError(msg)
+    coef = np.linalg.solve(zz, zx) if zz.size else np.zeros((0, sums["sum"].size))
+    grand_mean = (sums["sum"] - sums["zsum"] @ coef) / n
+    rss = sums["xx"] - 2 * (coef * zx).sum(axis=0) + (coef * (zz @ coef)).sum(axis=0)
+    return grand_mean, np.maximum(rss, 0.0) / n, coef
+
+
+def combat_harmonise(x: np.ndarray, z: np.ndarray, grand_mean: np.ndarray,
+                     var_pooled: np.ndarray, coef: np.ndarray, *,
                      parametric: bool = True) -> np.ndarray:
-    """One site's rows harmonised by ComBat with the federated grand mean and pooled variance.
+    """One site's rows harmonised by ComBat with the federated :func:`combat_global` estimates.
 
     The site's additive and multiplicative effects and their empirical-Bayes shrinkage use only
     its own standardised rows, exactly as :class:`radiome.analysis.ComBat` does per batch, so the
-    result equals ComBat on the pooled table (no covariates).
+    result equals ComBat on the pooled table with the same covariates.
     """
     from radiome.analysis.harmonize import _nonparametric_eb, _parametric_eb
 
     sd = np.sqrt(var_pooled)
     varying = var_pooled > 0
-    s = np.divide(x - grand_mean, sd, out=np.zeros_like(x), where=sd > 0)
+    expected = grand_mean + z @ coef
+    s = np.divide(x - expected, sd, out=np.zeros_like(x), where=sd > 0)
     sv = s[:, varying]
     g_hat, d_hat = sv.mean(axis=0), sv.var(axis=0, ddof=1)
     d_hat[d_hat == 0] = 1.0
@@ -243,7 +275,59 @@ def combat_harmonise(x: np.ndarray, grand_mean: np.ndarray, var_pooled: np.ndarr
     else:
         g_star, d_star = _nonparametric_eb(sv, g_hat, d_hat)
     s[:, varying] = (sv - g_star) / np.sqrt(d_star)
-    return s * sd + grand_mean
+    return s * sd + expected
+
+
+def anova_sums(centred: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per class 0/1 of ``y``: row count, sum and sum of squares of each centred feature."""
+    return {"anova": np.stack([np.stack([np.full(centred.shape[1], float((y == c).sum())),
+                                         centred[y == c].sum(axis=0),
+                                         (centred[y == c] ** 2).sum(axis=0)])
+                               for c in (0, 1)])}
+
+
+def anova_f(anova: np.ndarray) -> np.ndarray:
+    """ANOVA F statistic per feature from summed :func:`anova_sums` (``f_classif``'s value).
+
+    ``F = (SS_between / (k - 1)) / (SS_within / (n - k))`` with k = 2 classes; shift-invariant,
+    so the centring of the sums does not matter.
+    """
+    count, total, squares = anova[:, 0], anova[:, 1], anova[:, 2]
+    n = count.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = (squares - total**2 / count).sum(axis=0)
+        between = (total**2 / count).sum(axis=0) - total.sum(axis=0) ** 2 / n
+        return between / (within / (n - 2))
+
+
+def concordance_sums(time: np.ndarray, event: np.ndarray, risk: np.ndarray,
+                     times: np.ndarray, bins: int = C_BINS) -> dict[str, np.ndarray]:
+    """A site's counts behind the pooled Harrell C-index, on the pooled event ``times``.
+
+    ``events[k, b]``: the site's events at ``times[k]`` whose risk falls in bin b;
+    ``partners[k, b]``: its rows comparable to an event at ``times[k]`` (a later time, or
+    censored at that time, as ``sksurv.metrics.concordance_index_censored``) in bin b. Risk bins
+    are equal bins of ``sigmoid(risk)`` over [0, 1].
+    """
+    b = np.minimum((sigmoid(risk) * bins).astype(int), bins - 1)
+    k = len(times)
+    at = np.searchsorted(times, time[event > 0])
+    events = np.zeros((k, bins))
+    np.add.at(events, (at, b[event > 0]), 1.0)
+    limit = np.where(event > 0, np.searchsorted(times, time, side="left"),
+                     np.searchsorted(times, time, side="right"))
+    counts = np.zeros((k + 1, bins))
+    np.add.at(counts, (limit, b), 1.0)
+    partners = np.cumsum(counts[::-1], axis=0)[::-1][1:]
+    return {"events": events, "partners": partners}
+
+
+def concordance_from_sums(events: np.ndarray, partners: np.ndarray) -> float:
+    """Harrell's C of summed :func:`concordance_sums`; pairs in one risk bin count one half."""
+    below = np.cumsum(partners, axis=1) - partners
+    comparable = float((events * partners.sum(axis=1, keepdims=True)).sum())
+    concordant = float((events * (below + 0.5 * partners)).sum())
+    return concordant / comparable if comparable else float("nan")
 
 
 def exact_auc(y: np.ndarray, score: np.ndarray) -> float:
