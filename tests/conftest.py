@@ -90,3 +90,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         with path.open(newline="", encoding="utf-8") as fh:
             rows += list(csv.DictReader(fh))
     metafunc.parametrize("row", rows, ids=[id_format.format(**r) for r in rows])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Real-process Flower studies first: with ``-n`` (whole files per worker, pyproject.toml)
+    their minutes of waiting on Flower's polling overlap the rest of the suite."""
+    items.sort(key=lambda item: "test_flower_run" not in item.nodeid)
