@@ -147,7 +147,8 @@ def test_model_evaluate_json_has_calibration_and_decision_curve(tmp_path: Path):
         table[f"f{j}"] = rng.normal(size=60) + (y if j == 0 else 0)
     path = tmp_path / "wide.csv"
     table.to_csv(path, index=False)
-    options = "--id case_id --outcome label --repeats 1 --folds 3 --n-boot 100 --json --plots"
+    options = ("--id case_id --outcome label --repeats 1 --folds 3 --n-boot 100 --search linear "
+               "--json --plots")
     result = CliRunner().invoke(app, ["evaluate", str(path), *options.split(), str(tmp_path)])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)

@@ -148,7 +148,7 @@ def test_cli_fusion_json_on_head_neck_pet_ct(shared_data):
 
     table = shared_data / "radmlbench" / "datasets" / "Head-Neck-PET-CT.gz"
     options = ("--id ID --outcome Target --modalities CT=CT_*,PET=PET_* --repeats 1 --folds 3 "
-               "--n-boot 200 --json")
+               "--search linear --n-boot 200 --json")
     result = CliRunner().invoke(app, ["evaluate", str(table), *options.split()])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)

@@ -34,6 +34,10 @@ def test_evaluate_binary_json_on_fusco(radmlbench: Path, tmp_path: Path):
     assert (out["n"], out["n_features"], out["n_positive"]) == (54, 192, 33)
     assert out["auc_ci_low"] < out["auc"] < out["auc_ci_high"]
     assert 0.4 < out["auc"] < 0.95
+    assert sum(out["chosen_models"].values()) == 3  # the default search: one point per fold
+    families = ("L2 logistic", "L1 logistic", "elastic-net logistic", "random forest",
+                "gradient boosting", "RBF SVM")
+    assert all(label.split(",")[0] in families for label in out["chosen_models"])
     for name in ("sensitivity", "specificity", "ppv", "npv"):
         assert 0 <= out[f"{name}_ci_low"] <= out[name] <= out[f"{name}_ci_high"] <= 1
     assert (tmp_path / "roc.png").stat().st_size > 5000
@@ -201,7 +205,7 @@ def test_evaluate_prints_draws_and_writes_one_interval(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(plots, "roc_plot", spy)
     path = _binary_csv(tmp_path)
-    options = "--id case_id --outcome label --repeats 2 --folds 3 --n-boot 100"
+    options = "--id case_id --outcome label --repeats 2 --folds 3 --n-boot 100 --search linear"
     result = _invoke("evaluate", path, *options.split(), "--json", "--plots", tmp_path)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -209,6 +213,8 @@ def test_evaluate_prints_draws_and_writes_one_interval(tmp_path: Path, monkeypat
     assert drawn["band"] == out["curves"]["roc"] and len(out["curves"]["roc"]["fpr"]) == 101
     assert sum(out["curves"]["calibration"]["count"]) == out["n"] == 40
     assert out["ci_method"].startswith("95% CI: percentile bootstrap over cases (100 resamples)")
+    assert sum(out["chosen_models"].values()) == 6  # --search linear: C and k only
+    assert all(label.startswith("model, C=") for label in out["chosen_models"])
     text = _invoke("evaluate", path, *options.split()).stdout.splitlines()[0]
     assert text == (
         f"auc {out['auc']:.3f} ({out['auc_ci_low']:.3f}-{out['auc_ci_high']:.3f}; "

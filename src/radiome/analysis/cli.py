@@ -13,7 +13,7 @@ import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -134,6 +134,12 @@ def evaluate(
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 1000,
     seed: SeedOpt = 0,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel outer folds.")] = 1,
+    search: Annotated[
+        Literal["models", "linear"],
+        typer.Option("--search", help="Binary outcome: the inner CV chooses among model families and "
+                     "feature counts (models), or tunes an L2 logistic regression only (linear, "
+                     "fast)."),
+    ] = "models",
     plots: Annotated[
         Path | None, typer.Option("--plots", help="Folder for ROC/calibration or KM PNGs.")
     ] = None,
@@ -157,7 +163,7 @@ def evaluate(
 
     cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical, max_missing)
     if modalities is not None:
-        _fusion(cohort, modalities, folds, repeats, n_boot, seed, jobs, as_json)
+        _fusion(cohort, modalities, folds, repeats, n_boot, seed, jobs, search, as_json)
         return
     with _fold_progress() as progress:
         summary, _ = run(
@@ -169,6 +175,7 @@ def evaluate(
             n_boot=n_boot,
             random_state=seed,
             n_jobs=jobs,
+            search=search,
             plots=plots,
             progress=progress,
         )
@@ -190,14 +197,14 @@ def evaluate(
             typer.echo(f"  {key}: {_shown(value)}")
 
 
-def _fusion(cohort, modalities, folds, repeats, n_boot, seed, jobs, as_json) -> None:
+def _fusion(cohort, modalities, folds, repeats, n_boot, seed, jobs, search, as_json) -> None:
     """Run and print ``evaluate --modalities``."""
     from radiome.analysis.fusion import evaluate_fusion, read_modalities
 
     with _fold_progress() as progress:
         summary, _ = evaluate_fusion(cohort, read_modalities(modalities), n_splits=folds,
                                      n_repeats=repeats, n_boot=n_boot, random_state=seed,
-                                     n_jobs=jobs, progress=progress)
+                                     n_jobs=jobs, search=search, progress=progress)
     if as_json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")

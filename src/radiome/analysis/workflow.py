@@ -34,6 +34,7 @@ def evaluate(
     n_boot: int = 1000,
     random_state: int = 0,
     n_jobs: int = 1,
+    search: str = "models",
     plots=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict, CVResult]:
@@ -51,6 +52,8 @@ def evaluate(
         Bootstrap resamples of the CIs.
     random_state : int, default 0
     n_jobs : int, default 1
+    search : {"models", "linear"}, default "models"
+        The default pipeline's binary search (see :func:`default_pipeline`).
     plots : path, optional
         Folder for PNG figures: ``roc.png``, ``calibration.png`` and ``decision_curve.png``
         (binary) or
@@ -64,7 +67,8 @@ def evaluate(
     (dict, CVResult)
         The summary (see :meth:`CVResult.summary`) plus ``task``, ``n_features``, ``harmonized``,
         ``spec_hash``, ``curves`` (:func:`~radiome.analysis.curves.evaluation_curves`),
-        ``dropped_features`` (too often missing, see
+        ``chosen_models`` (grid point -> outer folds that chose it), ``dropped_features`` (too
+        often missing, see
         :func:`~radiome.analysis.load_cohort`) and ``n_missing_values`` (imputed inside the
         folds); and the out-of-fold predictions.
     """
@@ -74,6 +78,7 @@ def evaluate(
         reliability=reliability,
         min_icc=min_icc,
         random_state=random_state,
+        search=search,
     )
     result = nested_cv(
         pipeline,
@@ -96,10 +101,21 @@ def evaluate(
         "n_missing_values": cohort.n_missing,
         **result.summary(n_boot=n_boot, random_state=random_state),
         "curves": evaluation_curves(result, n_boot=n_boot, random_state=random_state),
+        "chosen_models": _chosen(result),
     }
     if plots is not None:
         _plots(result, summary, Path(plots))
     return summary, result
+
+
+def _chosen(result: CVResult) -> dict[str, int]:
+    """How often the inner CV chose each grid point (model, hyper-parameters, k) over the outer
+    folds, most chosen first."""
+    from collections import Counter
+
+    from radiome.analysis.search import model_label
+
+    return dict(Counter(model_label(p) for fold in result.params for p in fold).most_common())
 
 
 def _plots(result: CVResult, summary: dict, folder: Path) -> None:
