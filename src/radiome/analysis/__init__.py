@@ -50,6 +50,7 @@ __all__ = [
     "delta_repeatability",
     "delta_waterfall",
     "delta_wide",
+    "ensemble_grid",
     "evaluate",
     "evaluate_fusion",
     "fit_model",
@@ -115,7 +116,7 @@ _MODULES = {
     "delta": ("delta_features", "delta_repeatability", "delta_wide"),
     "fusion": ("FusionModel", "evaluate_fusion", "fusion_cv", "fusion_summary",
                "modality_columns", "read_modalities"),
-    "search": ("model_search_grid",),
+    "search": ("ensemble_grid", "model_search_grid"),
     "tables": ("Cohort", "FeatureData", "load_cohort", "load_features", "read_features",
                "read_icc"),
     "workflow": ("SavedModel", "evaluate", "fit_model", "load_model", "predict", "save_model"),
@@ -167,7 +168,7 @@ if TYPE_CHECKING:
         modality_columns,
         read_modalities,
     )
-    from radiome.analysis.search import model_search_grid
+    from radiome.analysis.search import ensemble_grid, model_search_grid
     from radiome.analysis.tables import (
         Cohort,
         FeatureData,

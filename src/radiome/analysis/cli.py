@@ -135,11 +135,12 @@ def evaluate(
     seed: SeedOpt = 0,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel outer folds.")] = 1,
     search: Annotated[
-        Literal["models", "linear"],
-        typer.Option("--search", help="Binary outcome: the inner CV chooses among model families and "
-                     "feature counts (models), or tunes an L2 logistic regression only (linear, "
-                     "fast)."),
-    ] = "models",
+        Literal["ensemble", "models", "linear"],
+        typer.Option("--search", help="Binary outcome: average an L2 logistic regression, a "
+                     "random forest and extra trees (ensemble); let the inner CV choose among "
+                     "22 model families and feature counts (models); or tune an L2 logistic "
+                     "regression only (linear, fast)."),
+    ] = "ensemble",
     plots: Annotated[
         Path | None, typer.Option("--plots", help="Folder for ROC/calibration or KM PNGs.")
     ] = None,

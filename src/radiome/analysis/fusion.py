@@ -335,7 +335,7 @@ def evaluate_fusion(
     n_boot: int = 1000,
     random_state: int = 0,
     n_jobs: int = 1,
-    search: str = "models",
+    search: str = "ensemble",
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict, dict[str, CVResult]]:
     """Fusion evaluation of a binary cohort with the default pipeline: (summary, results).

@@ -450,7 +450,7 @@ def default_pipeline(
     min_icc: float = 0.75,
     inner_splits: int = 5,
     random_state: int = 0,
-    search: str = "models",
+    search: str = "ensemble",
 ) -> BiomarkerPipeline:
     """radiome's default leak-free pipeline for a binary or survival outcome.
 
@@ -464,20 +464,24 @@ def default_pipeline(
     min_icc : float, default 0.75
     inner_splits : int, default 5
     random_state : int, default 0
-    search : {"models", "linear"}, default "models"
-        Binary: the inner CV chooses among model families and feature counts
-        (:func:`~radiome.analysis.model_search_grid`), or only tunes an L2 logistic regression
-        (``"linear"``, the default of earlier versions).
+    search : {"ensemble", "models", "linear"}, default "ensemble"
+        Binary: the average of an L2 logistic regression, a random forest and extra trees
+        (:func:`~radiome.analysis.search.ensemble_grid`); or the inner CV chooses among model
+        families and feature counts (``"models"``,
+        :func:`~radiome.analysis.model_search_grid`); or only tunes an L2 logistic regression
+        (``"linear"``, the default of the first versions).
 
     Returns
     -------
     BiomarkerPipeline
         Both start with a median imputer fitted on the training data (missing values of a
         feature become its training median; a no-op on complete data).
-        Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> model, with the
-        model family, its hyper-parameters and k chosen by inner AUC among the 22 points of
-        :func:`~radiome.analysis.model_search_grid` (``search="linear"``: L2 logistic
-        regression, k in {8, 16, 32, 64, all} and C in {0.001, 0.01, 0.1, 1}).
+        Binary: ComBat? -> StandardScaler -> reliability? -> ANOVA-F top-k -> model: the
+        three-family ensemble on every feature, the threshold chosen on inner out-of-fold
+        probabilities (``search="models"``: the model family, its hyper-parameters and k
+        chosen by inner AUC among the 22 points of :func:`~radiome.analysis.model_search_grid`;
+        ``search="linear"``: L2 logistic regression, k in {8, 16, 32, 64, all} and C in
+        {0.001, 0.01, 0.1, 1}).
         Survival: ComBat? -> StandardScaler -> reliability? -> univariate Cox score test top-k
         -> elastic-net Cox (``CoxnetSurvivalAnalysis``, l1_ratio 0.5), with k in {4, 8, 16, 32}
         and alpha in {0.1, 0.03, 0.01} chosen by inner Harrell's C.
@@ -502,17 +506,20 @@ def default_pipeline(
         from sklearn.feature_selection import SelectKBest
         from sklearn.linear_model import LogisticRegression
 
-        from radiome.analysis.search import LINEAR_GRID, model_search_grid
+        from radiome.analysis.search import LINEAR_GRID, ensemble_grid, model_search_grid
         from radiome.analysis.selection import anova_f
 
-        if search not in ("models", "linear"):
-            msg = f"default_pipeline: search must be 'models' or 'linear', got {search!r}"
+        grids = {"ensemble": ensemble_grid, "models": model_search_grid,
+                 "linear": lambda _: LINEAR_GRID}
+        if search not in grids:
+            msg = ("default_pipeline: search must be 'ensemble', 'models' or 'linear', "
+                   f"got {search!r}")
             raise AnalysisError(msg)
         return BiomarkerPipeline(
             **common,
             selector=SelectKBest(anova_f),
             model=LogisticRegression(max_iter=1000),
-            param_grid=model_search_grid(random_state) if search == "models" else LINEAR_GRID,
+            param_grid=grids[search](random_state),
         )
     if task == "survival":
         from sklearn.feature_selection import SelectKBest

@@ -34,7 +34,7 @@ def evaluate(
     n_boot: int = 1000,
     random_state: int = 0,
     n_jobs: int = 1,
-    search: str = "models",
+    search: str = "ensemble",
     plots=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict, CVResult]:
@@ -52,7 +52,7 @@ def evaluate(
         Bootstrap resamples of the CIs.
     random_state : int, default 0
     n_jobs : int, default 1
-    search : {"models", "linear"}, default "models"
+    search : {"ensemble", "models", "linear"}, default "ensemble"
         The default pipeline's binary search (see :func:`default_pipeline`).
     plots : path, optional
         Folder for PNG figures: ``roc.png``, ``calibration.png`` and ``decision_curve.png``
