@@ -133,6 +133,7 @@ def test_fit_predict_round_trip_checks_spec_hash(tmp_path: Path):
         "fit", long, "--id", "case_id", "--outcome", "label", "--clinical", clinical, "--out", model
     )
     assert result.exit_code == 0, result.output
+    assert "(chosen: ensemble, k=all) written to" in result.stderr
     result = _invoke("predict", model, long, "--id", "case_id")
     assert result.exit_code == 0, result.output
     preds = pd.read_csv(pd.io.common.StringIO(result.stdout))

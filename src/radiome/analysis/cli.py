@@ -54,6 +54,13 @@ MinIccOpt = Annotated[
     float, typer.Option("--min-icc", help="Stable if the ICC's lower 95% bound reaches this.")
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every split and bootstrap.")]
+SearchOpt = Annotated[
+    Literal["ensemble", "models", "linear"],
+    typer.Option("--search", help="Binary outcome: average an L2 logistic regression, a random "
+                 "forest and extra trees (ensemble); let the inner CV choose among 22 model "
+                 "families and feature counts (models); or tune an L2 logistic regression only "
+                 "(linear, fast)."),
+]
 MaxMissingOpt = Annotated[
     float,
     typer.Option(
@@ -134,13 +141,7 @@ def evaluate(
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 1000,
     seed: SeedOpt = 0,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel outer folds.")] = 1,
-    search: Annotated[
-        Literal["ensemble", "models", "linear"],
-        typer.Option("--search", help="Binary outcome: average an L2 logistic regression, a "
-                     "random forest and extra trees (ensemble); let the inner CV choose among "
-                     "22 model families and feature counts (models); or tune an L2 logistic "
-                     "regression only (linear, fast)."),
-    ] = "ensemble",
+    search: SearchOpt = "ensemble",
     plots: Annotated[
         Path | None, typer.Option("--plots", help="Folder for ROC/calibration or KM PNGs.")
     ] = None,
@@ -237,6 +238,7 @@ def fit(
     min_icc: MinIccOpt = 0.75,
     max_missing: MaxMissingOpt = 0.2,
     seed: SeedOpt = 0,
+    search: SearchOpt = "ensemble",
 ) -> None:
     """Tune (inner CV) and fit the default pipeline on all cases; save it with its provenance.
 
@@ -244,15 +246,17 @@ def fit(
     training features; `radiome model predict` checks them.
     """
     from radiome._progress import progress
+    from radiome.analysis.search import model_label
     from radiome.analysis.workflow import fit_model, save_model
 
     cohort = _cohort(features, id_col, outcome, time, event, site, group, clinical, max_missing)
     with progress("tuning and fitting the model"):
-        pipeline = fit_model(cohort, reliability=_icc(icc), min_icc=min_icc, random_state=seed)
+        pipeline = fit_model(cohort, reliability=_icc(icc), min_icc=min_icc, random_state=seed,
+                             search=search)
     save_model(pipeline, out, spec_hash=cohort.spec_hash, software=cohort.software)
     typer.echo(
         f"{cohort.task} model on {len(cohort.X)} cases and {cohort.X.shape[1]} features "
-        f"(chosen {pipeline.best_params_}) written to {out}",
+        f"(chosen: {model_label(pipeline.best_params_)}) written to {out}",
         err=True,
     )
 

@@ -138,14 +138,17 @@ def fit_model(
     reliability=None,
     min_icc: float = 0.75,
     random_state: int = 0,
+    search: str = "ensemble",
 ) -> BiomarkerPipeline:
-    """The default pipeline tuned (inner CV) and fitted on the whole cohort."""
+    """The default pipeline (``search`` as in :func:`default_pipeline`) tuned (inner CV) and
+    fitted on the whole cohort."""
     pipeline = default_pipeline(
         cohort.task,
         harmonize=cohort.batch is not None,
         reliability=reliability,
         min_icc=min_icc,
         random_state=random_state,
+        search=search,
     )
     return pipeline.fit(cohort.X, cohort.y, batch=cohort.batch, groups=cohort.groups)
 
