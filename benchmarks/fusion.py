@@ -7,7 +7,7 @@ Usage (from the repository root; ``make bench-models`` runs this after radmlbenc
 
 Every table is read as ``radiome model evaluate TABLE --id ID --outcome Target --modalities ...``
 reads it and evaluated with :func:`radiome.analysis.evaluate_fusion`: in one repeated, stratified
-5-fold nested CV, the default pipeline (with its model search) on each modality's columns alone,
+5-fold nested CV, the default pipeline (its three-family ensemble) on each modality's columns alone,
 on all of them (early fusion), and late fusion (stacking on inner out-of-fold probabilities, and
 averaged probabilities), with bootstrap CIs and paired DeLong tests.
 """
@@ -88,8 +88,9 @@ def report(records: list[dict], published: pd.DataFrame, args, wall: float) -> s
         "Each table is read as `radiome model evaluate DATASET.gz --id ID --outcome Target "
         "--modalities ...` reads it. In **one** nested CV (stratified "
         f"{args.folds}-fold, {args.repeats} repeat(s), seed {args.seed}; the same outer folds "
-        "for every variant), radiome's default pipeline with its model search (inner 5-fold CV "
-        "choosing model family, hyper-parameters and feature count) is fitted on every outer "
+        "for every variant), radiome's default pipeline (the average of an L2 logistic "
+        "regression, a random forest and extra trees; its inner 5-fold CV gives the out-of-fold "
+        "probabilities that stacking and the threshold use) is fitted on every outer "
         "training fold",
         "",
         "- on each modality's columns alone (a ColumnTransformer passes only those columns; each "
