@@ -52,13 +52,17 @@ class SiteData:
         """
         if combat is None:
             return self
-        z = self.z if self.z is not None else np.zeros((self.x.shape[0], 0))
-        rows = ~np.isnan(self.x).any(axis=1) & ~np.isnan(z).any(axis=1)
+        z, rows = self.combat_rows()
         x = np.full_like(self.x, np.nan)
         x[rows] = S.combat_harmonise(self.x[rows], z[rows], np.asarray(combat["mean"]),
                                      np.asarray(combat["var"]),
                                      np.reshape(combat["coef"], (z.shape[1], self.x.shape[1])))
         return SiteData(self.name, x, self.y, self.time, self.event, self.z)
+
+    def combat_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The covariates ``(n, q)`` (q = 0 without) and the rows ComBat uses (all present)."""
+        z = self.z if self.z is not None else np.zeros((self.x.shape[0], 0))
+        return z, ~np.isnan(self.x).any(axis=1) & ~np.isnan(z).any(axis=1)
 
     @property
     def complete(self) -> np.ndarray:
@@ -125,8 +129,7 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
     stage = request["stage"]
     metrics: dict = {"site": site.name}
     if stage == "combat":
-        z = site.z if site.z is not None else np.zeros((site.x.shape[0], 0))
-        rows = ~np.isnan(site.x).any(axis=1) & ~np.isnan(z).any(axis=1)
+        z, rows = site.combat_rows()
         if rows.sum() < 2:
             msg = f"site {site.name!r}: ComBat needs at least 2 complete rows, got {rows.sum()}"
             raise AnalysisError(msg)
