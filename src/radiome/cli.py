@@ -352,7 +352,8 @@ def batch(
     """Extract a cohort in parallel on Dask into the feature store (resumable).
 
     Cases stored with the same spec, inputs and software are skipped; cases stored by other
-    software are recomputed unless --keep-other-versions. SIGTERM ends the run as interrupted.
+    software are recomputed unless --keep-other-versions. SIGTERM or Ctrl-C ends the run as
+    interrupted (after the store write under way, never inside it).
     A manifest of several modalities (its modality column) runs once per modality, each with
     its own spec: the one given as MODALITY=YAML, else the modality's default (CT: fixed bin
     size in HU; PT: fixed bin size in SUV; MR: z-scored, then a fixed number of bins).
@@ -372,16 +373,17 @@ def batch(
 
     def interrupt(signum, _frame) -> None:
         terminated.append(signum)
-        raise KeyboardInterrupt
+        if not feature_store.writing:  # else after the write, at the next progress step
+            raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with progress("cases", len(table)) as step:
 
             def advance(summary, _outcome) -> None:
                 step(status=f"done {summary.done} · failed {summary.failed} · "
                             f"skipped {summary.skipped}")
-                if terminated:  # a SIGTERM whose KeyboardInterrupt Python had to drop
+                if terminated:  # a signal whose interrupt waited for a store write to end
                     raise KeyboardInterrupt
 
             summaries = [
@@ -391,12 +393,15 @@ def batch(
                                             keep_other_versions=keep_other_versions))
                 for label, rows, resolved in plan
             ]
+            if terminated:
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         typer.echo("radiome: batch interrupted; the cases stored so far stay stored, and "
                    "running the same command again resumes", err=True)
         raise typer.Exit(130) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for label, resolved, summary in summaries:
         note = summary.software_note()
         typer.echo(

@@ -187,3 +187,29 @@ def test_a_batch_leaves_the_distributed_log_levels_as_it_found_them(tmp_path):
         assert [h.level for h in logger.handlers] == before[1]
     finally:
         logger.setLevel(before[0])
+
+
+def test_a_signal_during_a_store_write_interrupts_the_batch_after_that_write(tmp_path,
+                                                                               monkeypatch):
+    """An interrupt raised inside a write transaction could leave SQLite's write lock held
+    (the run then failed to close: "database is locked"); the batch defers it past the write."""
+    from radiome.cli import main
+
+    _cohort(tmp_path, 3)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    original = FeatureStore.write_case
+
+    def write_case_and_receive_sigterm(self, *args, **kwargs):
+        with self._transaction():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert self.writing  # the handler ran and did not raise inside the transaction
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeatureStore, "write_case", write_case_and_receive_sigterm)
+    code = main(["batch", str(tmp_path / "manifest.csv"), "--spec", str(tmp_path / "spec.yaml"),
+                 "--store", url, "--workers", "1"])
+    assert code == 130
+    store = FeatureStore(url)
+    run = store.runs().iloc[-1]
+    assert run["status"] == "interrupted"
+    assert run["summary"]["done"] == len(store.cases()) == 1

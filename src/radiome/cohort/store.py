@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import socket
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,7 @@ class FeatureStore:
 
     def __init__(self, url: str = "sqlite:///radiome.db", *, create: bool = False) -> None:
         self.url = url
+        self.writing = 0
         self.engine: Engine = _engine(url, create)
         self._writer = self.engine.execution_options(radiome_write=True)
         self._insert = _INSERTS[self.engine.dialect.name]
@@ -199,6 +201,21 @@ class FeatureStore:
         """Release the database connections."""
         self.engine.dispose()
 
+    @contextmanager
+    def _transaction(self):
+        """A write transaction; :attr:`writing` counts the open ones.
+
+        A ``KeyboardInterrupt`` raised by a signal handler inside SQLAlchemy's begin can leave
+        the connection's write lock held (SQLite: every later write then waits and fails with
+        "database is locked"), so handlers defer their interrupt while ``writing`` is non-zero.
+        """
+        self.writing += 1
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        finally:
+            self.writing -= 1
+
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, spec: dict, spec_hash: str, manifest: str,
                   software: dict[str, str]) -> int:
@@ -206,7 +223,7 @@ class FeatureStore:
 
         ``software`` is :func:`radiome.provenance.software_versions` of the client.
         """
-        with self._writer.begin() as conn:
+        with self._transaction() as conn:
             result = conn.execute(insert(runs).values(
                 spec_hash=spec_hash, spec=spec, radiome_version=software["radiome"],
                 software=software, manifest=manifest, host=socket.gethostname(),
@@ -216,7 +233,7 @@ class FeatureStore:
 
     def finish_run(self, run_id: int, summary: dict, status: str = "finished") -> None:
         """Record the end of a run: its status (``finished``, ``failed``, ``interrupted``)."""
-        with self._writer.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(update(runs).where(runs.c.id == run_id)
                          .values(finished_at=_now(), summary=summary, status=status))
 
@@ -294,7 +311,7 @@ class FeatureStore:
         The error row of the records' case at ``roi`` goes and ``warnings`` replace its own.
         """
         first = records[0]
-        with self._writer.begin() as conn:
+        with self._transaction() as conn:
             pks = [self._upsert_case(conn, run_id, record) for record in records]
             conn.execute(delete(features).where(
                 features.c.case_pk.in_(select(cases.c.id).where(key))))
@@ -318,7 +335,7 @@ class FeatureStore:
             set_={c: statement.excluded[c] for c in ("run_id", "stage", "message",
                                                        "occurred_at")},
         )
-        with self._writer.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(statement)
             _replace_warnings(conn, run_id, case_id, roi, spec_hash, warnings)
 
@@ -409,7 +426,7 @@ class FeatureStore:
              "computed_at": _now()}
             for r in table.to_dict("records")
         ]
-        with self._writer.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(delete(icc_results).where(
                 (icc_results.c.spec_hash == spec_hash) & (icc_results.c.by == by)
                 & (icc_results.c.form == form)))
