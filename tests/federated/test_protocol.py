@@ -204,3 +204,17 @@ def test_constant_feature_over_all_sites_is_an_error(tables):
              for s in _sites(tables)]
     with pytest.raises(AnalysisError, match=r"\['flat'\] are constant"):
         run_in_process(Study(["volume", "flat"]), sites)
+
+
+def test_federated_demo_writes_the_site_tables_and_the_next_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from radiome.federated.cli import app
+
+    result = CliRunner().invoke(app, ["demo", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name, table in multisite_tables(0).items():
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / f"{name}.csv"), table,
+                                      check_dtype=False)
+    assert "radiome federated run --site site_a=" in result.stdout
+    assert "--combat --covariates age" in result.stdout

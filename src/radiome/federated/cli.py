@@ -83,6 +83,31 @@ def run(
         typer.echo(f"  {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
 
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Argument(help="Folder of the site tables to write.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic cohorts.")] = 0,
+) -> None:
+    """Write three synthetic hospitals' feature tables (site effects, scanner mix, age, a
+    binary grade and survival) and print the commands of a federated study on them."""
+    from radiome._output import check_output, written
+    from radiome.federated.demo import FEATURES, multisite_tables
+
+    paths = []
+    for name, table in multisite_tables(seed).items():
+        path = check_output(out / f"{name}.csv", [".csv"], "site table")
+        with written(path, "site table") as tmp:
+            table.to_csv(tmp, index=False)
+        paths.append((name, path))
+    sites = " ".join(f"--site {name}={path}" for name, path in paths)
+    common = f"{sites} --id case_id --outcome grade --features {','.join(FEATURES)}"
+    typer.echo(f"wrote {len(paths)} site tables to {out}; next:")
+    typer.echo(f"  radiome federated run {common} --time time --event event --combat "
+               f"--covariates age --out {out / 'results'}")
+    typer.echo(f"  radiome federated leakage {common} --target site_a --indicator scanner_b "
+               f"--out {out / 'leakage'}")
+
+
 @app.command("leakage")
 def leakage(
     site: Annotated[list[str], typer.Option("--site", help="NAME=TABLE, one per hospital.")],
