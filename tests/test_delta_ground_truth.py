@@ -63,7 +63,8 @@ def test_response_is_recovered_from_delta_features_by_nested_cv(study):
                          clinical=study["folder"] / "cohort" / "clinical.csv", outcome="response")
     assert len(cohort.X) == 24
     assert all(c.startswith("delta_") for c in cohort.X.columns)
-    summary, _ = evaluate(cohort, n_splits=3, n_repeats=2, n_boot=200, random_state=0)
+    summary, _ = evaluate(cohort, n_splits=3, n_repeats=2, n_boot=200, random_state=0,
+                          search="linear")
     assert summary["auc"] >= 0.9, summary
 
 

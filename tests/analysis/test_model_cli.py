@@ -89,7 +89,7 @@ def test_evaluate_survival_with_clinical_and_site(tmp_path: Path):
 
 
 def test_evaluate_prints_headline(radmlbench: Path):
-    options = "--id ID --outcome Target --repeats 1 --folds 3 --n-boot 100"
+    options = "--id ID --outcome Target --repeats 1 --folds 3 --n-boot 100 --search linear"
     result = _invoke("evaluate", radmlbench / "datasets" / "HNSCC.gz", *options.split())
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("auc ")
@@ -180,7 +180,7 @@ def test_evaluate_treats_an_infinite_value_as_missing_with_a_warning(tmp_path: P
     table.loc[3, "f2"] = np.inf
     table.to_csv(path, index=False)
     args = ["model", "evaluate", str(path), "--id", "case_id", "--outcome", "label",
-            "--repeats", "1", "--folds", "3", "--n-boot", "100", "--json"]
+            "--repeats", "1", "--folds", "3", "--n-boot", "100", "--search", "linear", "--json"]
     assert main(args) == 0
     captured = capsys.readouterr()
     assert captured.err == (
