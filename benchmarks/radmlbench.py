@@ -351,7 +351,7 @@ def report(results: pd.DataFrame, published: pd.DataFrame, args, command: str, w
     text += _SUMMARY.format(
         count=len(m),
         total=wall / 60,
-        mod_total=pd.read_csv(args.models)["seconds"].sum() / 60,
+        mod_total=earlier["mod_"]["seconds"].sum() / 60,
         threshold=FAR_BELOW,
         gain=gain.mean(),
         gain_median=gain.median(),

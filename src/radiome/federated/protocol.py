@@ -163,10 +163,11 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
     if request.get("cox"):
         beta = np.asarray(request["cox"]["beta"])
         times = np.asarray(request["cox"]["times"])
+        risk = centred @ beta
         part = S.cox_sums(centred, site.time[rows], site.event[rows], times, beta)
-        part.update(S.concordance_sums(site.time[rows], site.event[rows], centred @ beta, times))
+        part.update(S.concordance_sums(site.time[rows], site.event[rows], risk, times))
         arrays.update({f"cox.{k}": v for k, v in part.items()})
-        metrics["c_index"] = _c_index(site.time[rows], site.event[rows], centred @ beta)
+        metrics["c_index"] = _c_index(site.time[rows], site.event[rows], risk)
     return arrays, metrics
 
 
