@@ -22,7 +22,8 @@ def _table(n, p, seed):
 def test_default_ensemble_on_a_noise_table_stays_at_chance():
     X, rng = _table(120, 200, seed=0)
     y = rng.permutation(np.arange(120) % 2)
-    result = nested_cv(default_pipeline("binary"), X, y, n_repeats=1, n_jobs=2, random_state=0)
+    result = nested_cv(default_pipeline("binary", inner_splits=3), X, y, n_splits=3,
+                       n_repeats=1, n_jobs=2, random_state=0)
     summary = result.summary(n_boot=300)
     assert abs(summary["auc"] - 0.5) < 0.1
     assert summary["auc_ci_low"] < 0.5
@@ -46,10 +47,12 @@ def test_model_search_on_a_noise_table_stays_at_chance():
 def test_ensemble_and_search_find_a_non_linear_signal_the_linear_model_misses():
     X, rng = _table(160, 10, seed=1)
     y = (X["f0"].abs() > 0.7).astype(int).to_numpy()  # same mean in both classes: no linear signal
-    kwargs = {"n_splits": 4, "n_repeats": 1, "n_jobs": 2, "random_state": 0}
-    ensemble = nested_cv(default_pipeline("binary"), X, y, **kwargs)
-    search = nested_cv(default_pipeline("binary", search="models"), X, y, **kwargs)
-    linear = nested_cv(default_pipeline("binary", search="linear"), X, y, **kwargs)
+    kwargs = {"n_splits": 3, "n_repeats": 1, "n_jobs": 2, "random_state": 0}
+    ensemble = nested_cv(default_pipeline("binary", inner_splits=3), X, y, **kwargs)
+    search = nested_cv(default_pipeline("binary", inner_splits=3, search="models"), X, y,
+                       **kwargs)
+    linear = nested_cv(default_pipeline("binary", inner_splits=3, search="linear"), X, y,
+                       **kwargs)
     assert ensemble.summary(n_boot=200)["auc"] > 0.75
     assert search.summary(n_boot=200)["auc"] > 0.75
     assert linear.summary(n_boot=200)["auc"] < 0.65

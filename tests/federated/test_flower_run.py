@@ -2,8 +2,10 @@
 
 Every message exchange on Flower's deployment engine costs seconds, so one study without SecAgg+
 (ComBat with age, then to convergence) and one with it (ComBat, statistics, the ANOVA filter and
-one Newton step) run once for the module and are shared; two more runs show a malformed site
-refused and a killed site ending the study.
+one Newton step) run once for the module and are shared. The SecAgg+ study starts with a fourth
+site that is killed in its first round: the three left meet SecAgg+'s threshold, so the study
+runs again on them alone. Two more runs without SecAgg+ show a malformed site refused and a
+killed site ending the study.
 """
 
 from __future__ import annotations
@@ -127,19 +129,60 @@ def test_plain_run_summary_names_sites_rounds_and_no_secagg(plain):
     assert summary["seconds"] > summary["study_seconds"] > 0
 
 
+def _kill_when(victim: str, process: str, killed: list) -> None:
+    """Kill the SuperNode of the site table ``victim`` (and its children) once a ``process``
+    (``flwr-serverapp`` anywhere, ``flwr-clientapp`` under that SuperNode) runs."""
+    import time
+
+    ends = time.monotonic() + 600
+    while time.monotonic() < ends and not killed:
+        for node in psutil.process_iter(["cmdline"]):
+            if "flower-supernode" not in " ".join(node.info["cmdline"] or []) or victim not in \
+                    " ".join(node.info["cmdline"] or []):
+                continue
+            children = node.children(recursive=True)
+            running = (psutil.process_iter(["cmdline"]) if process == "flwr-serverapp"
+                       else children)
+            if any(process in " ".join(p.cmdline()) for p in running):
+                for doomed in (node, *children):
+                    doomed.kill()
+                killed.append(node.pid)
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="module")
 def secagg(tables, tmp_path_factory):
-    """SecAgg+ costs four exchanges a round: ComBat, the statistics and one Newton step."""
+    """SecAgg+ costs four exchanges a round: ComBat, the statistics and one Newton step, after
+    a first round that loses site_d (killed when its first answer is being computed)."""
+    import threading
+
     out = tmp_path_factory.mktemp("secagg")
-    code, left = _run(tables, out, "--time", "time", "--event", "event", "--max-newton", "1",
-                      "--combat", "--covariates", "age", "--top-k", "4")
-    return code, left, out
+    fourth = tables[0] / "site_d.csv"
+    extra = multisite_tables(1)["site_a"]
+    extra["case_id"] = extra["case_id"].str.replace("site_a", "site_d")
+    extra.to_csv(fourth, index=False)
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_when, args=(str(fourth), "flwr-clientapp", killed))
+    killer.start()
+    code, left = _run((tables[0], {**tables[1], "site_d": fourth}), out, "--time", "time",
+                      "--event", "event", "--max-newton", "1", "--combat", "--covariates", "age",
+                      "--top-k", "4", "--timeout", "30")
+    killed.append(0)  # stops the killer if the run ended first
+    killer.join()
+    return code, left, out, killed
 
 
-def test_secagg_run_exits_0_and_leaves_no_flower_process(secagg):
-    code, left, _ = secagg
-    assert code == 0
+def test_secagg_run_goes_on_without_the_killed_site_and_says_so(secagg):
+    code, left, out, killed = secagg
+    assert killed[0] > 0, "site_d was not killed"
+    assert code == 1  # not every site took part
     assert not left, f"Flower processes left running: {left}"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["error"] is None
+    assert summary["sites"] == ["site_a", "site_b", "site_c"]
+    assert len(summary["dropouts"]) == 1
+    assert summary["dropouts"][0].startswith("round 1 (combat): ")
+    assert "3 of 4 sites" in summary["dropouts"][0]
 
 
 def test_secagg_statistics_equal_plain_run_within_the_quantisation_bound(secagg, plain):
@@ -190,28 +233,14 @@ def test_killed_supernode_ends_the_run_with_a_clear_message(tables, tmp_path, ca
     import time
 
     _, paths = tables
-    victim = str(paths["site_b"])
-    killed = []
-
-    def kill_site_b_once_the_study_runs():
-        ends = time.monotonic() + 600
-        while time.monotonic() < ends and not killed:
-            cmdlines = {p.pid: " ".join(p.info["cmdline"] or [])
-                        for p in psutil.process_iter(["cmdline"])}
-            if any("flwr-serverapp" in c for c in cmdlines.values()):
-                node = [pid for pid, c in cmdlines.items()
-                        if "flower-supernode" in c and victim in c]
-                if node:
-                    psutil.Process(node[0]).kill()
-                    killed.append(node[0])
-            time.sleep(0.5)
-
-    killer = threading.Thread(target=kill_site_b_once_the_study_runs)
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_when, args=(str(paths["site_b"]), "flwr-serverapp",
+                                                       killed))
     before = _flower_pids()
     killer.start()
     code = main(["federated", "run", *(f"--site={n}={p}" for n, p in paths.items()),
                  "--id", "case_id", "--outcome", "grade", "--features", ",".join(FEATS),
-                 "--out", str(tmp_path), "--no-secagg", "--timeout", "40"])
+                 "--out", str(tmp_path), "--no-secagg", "--timeout", "20"])
     killer.join()
     time.sleep(2)  # the killed node's SuperExec notices its parent is gone
     assert killed

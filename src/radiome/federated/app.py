@@ -6,8 +6,9 @@ because SecAgg+ exists only there: every request is a fit round whose instructio
 request and whose results are the site's arrays. With secure aggregation the fit rounds run
 through ``SecAggPlusWorkflow`` and the arrays are encoded exactly (:mod:`.secure`); the client
 applies ``secaggplus_mod`` only to messages of a SecAgg+ round. The server waits for every site
-in every round (``timeout`` seconds at most) and stops the study, with the reason in
-``summary.json``, when a site fails or refuses its table.
+in every round (``timeout`` seconds at most). When a site fails or refuses its table it stops
+the study, with the reason in ``summary.json``; under SecAgg+, while enough sites are left to
+unmask a round, it runs the study again from its first request on those sites instead.
 
 Run configuration (``flwr run --run-config``): ``features`` (comma-separated), ``id``,
 ``outcome``, ``time``, ``event``, ``l2``, ``loso``, ``secagg``, ``epsilon`` (0: no
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +34,11 @@ from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFI
 from flwr.server import LegacyContext, ServerApp, ServerConfig
 from flwr.server.strategy import Strategy
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+from flwr.server.workflow.secure_aggregation.secaggplus_workflow import WorkflowState
 from flwr.server.workflow.default_workflows import default_fit_workflow
 
 from radiome.federated import privacy, secure
-from radiome.federated.protocol import Study, answer, load_site
+from radiome.federated.protocol import Study, answer, load_site, round_budget
 from radiome.federated.results import write_results
 
 __all__ = ["client_app", "server_app"]
@@ -81,11 +84,24 @@ client_app = ClientApp(client_fn=_client_fn, mods=[_secagg_when_asked])
 
 
 class _StudyStrategy(Strategy):
-    """A Flower strategy that issues the study's requests and feeds it the summed answers."""
+    """A Flower strategy that issues the study's requests and feeds it the summed answers.
 
-    def __init__(self, study: Study, n_sites: int, secagg: bool, timeout: float):
-        self.study, self.n_sites, self.secagg, self.timeout = study, n_sites, secagg, timeout
+    Under SecAgg+ a round that some sites do not answer (dead, timed out, or refusing their
+    table) is dropped, and while at least :func:`~radiome.federated.secure.min_survivors` sites
+    are left the study starts again from its first request on those sites only (``dropouts``
+    says when and why); otherwise, and always without SecAgg+, it stops with the reason.
+    """
+
+    def __init__(self, new_study: Callable[[], Study], n_sites: int, secagg: bool,
+                 timeout: float):
+        self.new_study, self.n_sites, self.secagg = new_study, n_sites, secagg
+        self.timeout = timeout
+        self.min_sites = secure.min_survivors(n_sites, secagg)
+        self.study: Study = new_study()
+        self.members: set[str] | None = None
+        self.dropouts: list[str] = []
         self.error: str | None = None
+        self.round = 0
 
     def initialize_parameters(self, client_manager):
         return ndarrays_to_parameters([np.zeros(1)])
@@ -93,12 +109,16 @@ class _StudyStrategy(Strategy):
     def configure_fit(self, server_round, parameters, client_manager):
         if self.error is not None or (request := self.study.request()) is None:
             return []
-        if not client_manager.wait_for(self.n_sites, timeout=int(self.timeout)):
-            self.error = (f"only {client_manager.num_available()} of {self.n_sites} sites "
-                          f"connected within {self.timeout:g} s")
-            return []
+        self.round = server_round
+        if self.members is None:
+            if not client_manager.wait_for(self.n_sites, timeout=int(self.timeout)):
+                self.error = (f"only {client_manager.num_available()} of {self.n_sites} sites "
+                              f"connected within {self.timeout:g} s")
+                return []
+            clients = client_manager.sample(num_clients=self.n_sites)
+        else:
+            clients = [c for cid, c in client_manager.all().items() if cid in self.members]
         config = {"request": json.dumps({**request, "secagg": self.secagg})}
-        clients = client_manager.sample(num_clients=self.n_sites)
         return [(c, FitIns(parameters, config)) for c in clients]
 
     def aggregate_fit(self, server_round, results, failures):
@@ -106,8 +126,9 @@ class _StudyStrategy(Strategy):
         if failures or len(results) < self.n_sites:
             reasons = sorted({" ".join(str(f).split()) for f in failures
                               if isinstance(f, BaseException)})
-            self.error = (f"round {server_round} ({stage}): {len(results)} of {self.n_sites} "
-                          f"sites answered{': ' + '; '.join(reasons) if reasons else ''}")
+            self._lost(f"round {server_round} ({stage}): {len(results)} of {self.n_sites} sites "
+                       f"answered{': ' + '; '.join(reasons) if reasons else ''}",
+                       {proxy.cid for proxy, _ in results})
             return None, {}
         metrics = [dict(r.metrics) for _, r in results]
         keys = str(metrics[0]["keys"]).split(",")
@@ -122,6 +143,20 @@ class _StudyStrategy(Strategy):
         except ValueError as exc:
             self.error = f"round {server_round} ({stage}): {exc}"
         return ndarrays_to_parameters([np.zeros(1)]), {}
+
+    def halted(self, answering: set[str]) -> None:
+        """SecAgg+ halted the last round; ``answering``: the sites that still answered it."""
+        if self.error is None and self.study.stage != "done":
+            self._lost(f"round {self.round} ({self.study.stage}): SecAgg+ halted with "
+                       f"{len(answering)} of {self.n_sites} sites answering", answering)
+
+    def _lost(self, what: str, answering: set[str]) -> None:
+        """Go on with the sites ``answering`` from the first request, or stop (class doc)."""
+        if len(answering) < self.min_sites or len(answering) >= self.n_sites:
+            self.error = what
+            return
+        self.dropouts.append(what)
+        self.members, self.n_sites, self.study = answering, len(answering), self.new_study()
 
     def configure_evaluate(self, server_round, parameters, client_manager):
         return []
@@ -147,6 +182,32 @@ class _TimedGrid:
         return self._grid.send_and_receive(messages, timeout=timeout or self._timeout)
 
 
+class _SecAggPlus(SecAggPlusWorkflow):
+    """Flower's SecAgg+ rounds, telling the strategy which sites still answered a halted one.
+
+    flwr 1.41 halts a round when a site drops out before the others hold shares of its
+    secret (during the setup or key-sharing stage): the sites still answering are those whose
+    reply to the last stage before the unmasking arrived.
+    """
+
+    def __init__(self, strategy: _StudyStrategy, **parameters):
+        super().__init__(**parameters)
+        self.strategy = strategy
+
+    def __call__(self, grid, context) -> None:
+        """One SecAgg+ round (the stages of ``SecAggPlusWorkflow.__call__``)."""
+        state, answering = WorkflowState(), set()
+        for step in (self.setup_stage, self.share_keys_stage, self.collect_masked_vectors_stage,
+                     self.unmask_stage):
+            done = step(grid, context, state)
+            if step != self.unmask_stage:
+                answering = {state.nid_to_proxies[n].cid for n in state.active_node_ids}
+            if not done:
+                if state.nid_to_proxies:
+                    self.strategy.halted(answering)
+                return
+
+
 def _timed_fit_workflow(timeout: float):
     """Flower's default fit round with a timeout on the replies."""
 
@@ -165,20 +226,25 @@ def _main(grid, context: Context) -> None:
     run = context.run_config
     start = time.perf_counter()
     n_sites, secagg, timeout = int(run["sites"]), bool(run["secagg"]), float(run["timeout"])
-    study = Study(_names(run, "features"), l2=float(run["l2"]), cox=bool(str(run["time"])),
-                  loso=bool(run["loso"]), epsilon=float(run["epsilon"]) or None,
-                  max_newton=int(run["max_newton"]), combat=bool(run["combat"]),
-                  top_k=int(run["top_k"]) or None)
-    strategy = _StudyStrategy(study, n_sites, secagg, timeout)
-    legacy = LegacyContext(context=context, strategy=strategy,
-                           config=ServerConfig(num_rounds=study.max_newton + 3))
+
+    def new_study() -> Study:
+        return Study(_names(run, "features"), l2=float(run["l2"]), cox=bool(str(run["time"])),
+                     loso=bool(run["loso"]), epsilon=float(run["epsilon"]) or None,
+                     max_newton=int(run["max_newton"]), combat=bool(run["combat"]),
+                     top_k=int(run["top_k"]) or None)
+
+    strategy = _StudyStrategy(new_study, n_sites, secagg, timeout)
+    legacy = LegacyContext(context=context, strategy=strategy, config=ServerConfig(
+        num_rounds=round_budget(int(run["max_newton"]), n_sites - strategy.min_sites)))
     if secagg:
-        fit = SecAggPlusWorkflow(**secure.secagg_parameters(n_sites, timeout=timeout))
+        fit = _SecAggPlus(strategy, **secure.secagg_parameters(n_sites, timeout=timeout))
     else:
         fit = _timed_fit_workflow(timeout)
     DefaultWorkflow(fit_workflow=fit)(grid, legacy)
-    summary = {"secagg": secagg, "sites": n_sites,
-               "quantisation_bound": secure.quantisation_bound(n_sites) if secagg else 0.0}
+    study = strategy.study
+    summary = {"secagg": secagg, "sites": strategy.n_sites, "dropouts": strategy.dropouts,
+               "quantisation_bound": (secure.quantisation_bound(strategy.n_sites) if secagg
+                                      else 0.0)}
     if study.sigma is not None:
         summary.update(epsilon=privacy.epsilon(study.sigma, study.dp_rounds),
                        delta=privacy.DELTA, noise_multiplier=study.sigma,

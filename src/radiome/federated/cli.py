@@ -47,7 +47,8 @@ def run(
 ) -> None:
     """Run a federated study: a SuperLink and one SuperNode per site on loopback, then
     ``flwr run``; writes OUT/statistics.csv, OUT/model.json and OUT/summary.json and exits 0
-    only when every site took part."""
+    only when every site took part (under SecAgg+ a study that lost sites but kept enough to
+    unmask its rounds is run again on those left: results written, exit 1)."""
     from radiome.errors import AnalysisError
     from radiome.federated.run import default_features, run_study
 
@@ -81,6 +82,13 @@ def run(
                    f"{model['iterations']} Newton round(s)", err=True)
     for name, metrics in model["sites"].items():
         typer.echo(f"  {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    if summary["dropouts"]:
+        gone = [name for name in sites if name not in summary["sites"]]
+        msg = (f"{out}: not every site took part: {', '.join(gone)} dropped out "
+               f"({'; '.join(summary['dropouts'])}); the study was run again from its first "
+               f"round on the {len(summary['sites'])} sites left (at least SecAgg+'s "
+               "reconstruction threshold): the results above are theirs")
+        raise AnalysisError(msg)
 
 
 @app.command("demo")

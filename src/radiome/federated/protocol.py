@@ -29,7 +29,7 @@ from radiome.errors import AnalysisError
 from radiome.federated import privacy
 from radiome.federated import sums as S
 
-__all__ = ["SiteData", "Study", "answer", "load_site", "run_in_process"]
+__all__ = ["SiteData", "Study", "answer", "load_site", "round_budget", "run_in_process"]
 
 _TOL = 1e-10  # Newton stops when every coordinate of the step is below this (z-scored scale)
 
@@ -180,6 +180,12 @@ def _private(part: dict[str, np.ndarray], request: dict, rng) -> dict[str, np.nd
                       request["dp"]["clip"], rng)
     return {"loglik": noisy["loglik"], "gradient": noisy["gradient"] * scale,
             "hessian": noisy["hessian"] * outer}
+
+
+def round_budget(max_newton: int, restarts: int = 0) -> int:
+    """Rounds of a study at most: ComBat, the moments, the Newton rounds and one more, for its
+    first start and each of its ``restarts`` (on fewer sites, after some dropped out)."""
+    return (max_newton + 3) * (1 + restarts)
 
 
 @dataclass

@@ -22,7 +22,8 @@ def write_results(out: Path, study: Study, summary: dict, error: str | None,
     per-site AUCs, with survival columns the Cox model and its pooled C-index, and with ComBat
     the federated estimates (``combat``: grand ``mean``, pooled ``var``, covariate ``coef``, in
     feature order); ``summary.json`` ``secagg``, ``epsilon``, ``delta``, ``rounds``, ``sites``,
-    ``seconds``, ``error`` (None when every site took part in every round).
+    ``seconds``, ``dropouts`` (the rounds after which a SecAgg+ study went on without some
+    sites, and why) and ``error`` (None when the study completed).
     """
     summary = {"epsilon": None, "delta": None, **summary, "rounds": study.rounds,
                "sites": study.sites or summary["sites"], "seconds": round(seconds, 3),

@@ -19,7 +19,7 @@ import numpy as np
 
 from radiome.errors import AnalysisError
 
-__all__ = ["decode", "encode", "quantisation_bound", "secagg_parameters"]
+__all__ = ["decode", "encode", "min_survivors", "quantisation_bound", "secagg_parameters"]
 
 PIECE_BITS = 16
 PIECES = 6
@@ -71,12 +71,24 @@ def quantisation_bound(n_sites: int) -> float:
     return n_sites * 2.0 ** -(FRAC_BITS + 1)
 
 
+def min_survivors(n_sites: int, secagg: bool = True) -> int:
+    """Fewest sites a study of ``n_sites`` may continue with after others drop out.
+
+    Under SecAgg+: its reconstruction threshold ``ceil(2 n / 3)`` of the sites, which unmask a
+    round (:func:`secagg_parameters`), and at least 3, since a sum of two sites tells each the
+    other's values (so a study of 3 sites stops when one drops out). Without it: every site.
+    """
+    return max(3, -(-2 * n_sites // 3)) if secagg else n_sites
+
+
 def secagg_parameters(n_sites: int, *, timeout: float) -> dict:
     """Keyword arguments of ``SecAggPlusWorkflow`` for ``n_sites`` sites, checked.
 
-    Every site shares its secret with every other (``num_shares = n_sites``); the secrets of a
-    site that drops out can be reconstructed by any ``ceil(2 n / 3)`` sites (at least 2). The
-    clipping and quantisation ranges are those of the exact encoding (module documentation).
+    Every site of a round shares its secret with every other (``num_shares = 1.0``: all the
+    sites sampled, also after a study continued without a site that dropped out); the secrets
+    of a site that drops out during a round can be reconstructed by any ``ceil(2 n / 3)`` sites
+    (at least 2). The clipping and quantisation ranges are those of the exact encoding (module
+    documentation).
 
     Raises
     ------
@@ -90,7 +102,7 @@ def secagg_parameters(n_sites: int, *, timeout: float) -> dict:
     if n_sites * 2 * QUANTIZATION_RANGE > MODULUS_RANGE:
         msg = f"secure aggregation of exact sums supports at most 2^14 sites, got {n_sites}"
         raise AnalysisError(msg)
-    return {"num_shares": n_sites, "reconstruction_threshold": max(2, -(-2 * n_sites // 3)),
+    return {"num_shares": 1.0, "reconstruction_threshold": max(2, -(-2 * n_sites // 3)),
             "max_weight": 1.0, "clipping_range": CLIPPING_RANGE,
             "quantization_range": QUANTIZATION_RANGE, "modulus_range": MODULUS_RANGE,
             "timeout": timeout}
