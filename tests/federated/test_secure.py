@@ -62,3 +62,8 @@ def test_secagg_needs_three_sites():
 def test_secagg_threshold_is_two_thirds_of_the_sites():
     assert secure.secagg_parameters(3, timeout=1.0)["reconstruction_threshold"] == 2
     assert secure.secagg_parameters(10, timeout=1.0)["reconstruction_threshold"] == 7
+
+
+def test_a_secagg_study_goes_on_with_its_threshold_of_sites_and_never_fewer_than_3():
+    assert [secure.min_survivors(n) for n in (3, 4, 5, 6, 10)] == [3, 3, 4, 4, 7]
+    assert secure.min_survivors(5, secagg=False) == 5
