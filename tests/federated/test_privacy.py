@@ -67,7 +67,7 @@ def test_dp_study_runs_exactly_the_accounted_rounds_and_releases_no_histogram(si
 @pytest.fixture(scope="module")
 def leakage(sites):
     return leakage_study(sites, target="site_a", indicator=FEATS.index("scanner_b"),
-                         epsilons=[1.0, 100.0, 1e4], repeats=40, seed=0)
+                         epsilons=[1.0, 1e3, 1e5], repeats=40, seed=0)
 
 
 def test_plain_update_reveals_site_prevalence_and_scanner_share_exactly(leakage, sites):

@@ -4,8 +4,12 @@ ClientApp that answers it from the site's own table.
 Flower's compat stack carries the study (``NumPyClient``, ``LegacyContext``, ``DefaultWorkflow``)
 because SecAgg+ exists only there: every request is a fit round whose instructions hold the JSON
 request and whose results are the site's arrays. With secure aggregation the fit rounds run
-through ``SecAggPlusWorkflow`` and the arrays are encoded exactly (:mod:`.secure`); the client
-applies ``secaggplus_mod`` only to messages of a SecAgg+ round. The server waits for every site
+through ``SecAggPlusWorkflow``; the client applies ``secaggplus_mod`` only to messages of a
+SecAgg+ round, to the answer in an exact encoding (:mod:`.secure`). With differential privacy
+Flower's ``LocalDpMod`` clips and noises the answer of each private round first
+(:func:`.privacy.local_dp_mod`; the server sends zeros as that round's parameters, so the mod
+clips the answer itself): client mods, outermost first, are SecAgg+ (with the encoding), then
+``LocalDpMod``. The server waits for every site
 in every round (``timeout`` seconds at most). When a site fails or refuses its table it stops
 the study, with the reason in ``summary.json``; under SecAgg+, while enough sites are left to
 unmask a round, it runs the study again from its first request on those sites instead.
@@ -28,9 +32,10 @@ from pathlib import Path
 import numpy as np
 from flwr.client import ClientApp, NumPyClient
 from flwr.client.mod import secaggplus_mod
-from flwr.common import Context, FitIns, MessageType, ndarrays_to_parameters
+from flwr.common import Context, FitIns, Message, MessageType, ndarrays_to_parameters
 from flwr.common import parameters_to_ndarrays as _to_arrays
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS
+from flwr.compat.common import recorddict_compat as compat
 from flwr.server import LegacyContext, ServerApp, ServerConfig
 from flwr.server.strategy import Strategy
 from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
@@ -38,7 +43,7 @@ from flwr.server.workflow.secure_aggregation.secaggplus_workflow import Workflow
 from flwr.server.workflow.default_workflows import default_fit_workflow
 
 from radiome.federated import privacy, secure
-from radiome.federated.protocol import Study, answer, load_site, round_budget
+from radiome.federated.protocol import Study, answer, dp_reference, load_site, round_budget
 from radiome.federated.results import write_results
 
 __all__ = ["client_app", "server_app"]
@@ -51,20 +56,15 @@ class _SiteClient(NumPyClient):
         self.context = context
 
     def fit(self, parameters, config):
-        """The site's arrays for the request in ``config`` (encoded under SecAgg+)."""
+        """The site's arrays for the request in ``config``, in the order of their keys."""
         run, node = self.context.run_config, self.context.node_config
         site = load_site(node["data"], str(node["site"]), features=_names(run, "features"),
                          id_col=str(run["id"]), outcome=str(run["outcome"]),
                          time=str(run["time"]) or None, event=str(run["event"]) or None,
                          covariates=_names(run, "covariates"))
-        request = json.loads(str(config["request"]))
-        arrays, metrics = answer(request, site)
+        arrays, metrics = answer(json.loads(str(config["request"])), site)
         keys = sorted(arrays)
-        out = [arrays[k] for k in keys]
-        if request["secagg"]:
-            out = [secure.encode(a, f"site {site.name!r}: {k}") for k, a in zip(keys, out,
-                                                                               strict=True)]
-        return out, 1, {**metrics, "keys": ",".join(keys)}
+        return [arrays[k] for k in keys], 1, {**metrics, "keys": ",".join(keys)}
 
 
 def _client_fn(context: Context):
@@ -72,15 +72,39 @@ def _client_fn(context: Context):
     return _SiteClient(context).to_client()
 
 
-def _secagg_when_asked(msg, context, call_next):
-    """``secaggplus_mod`` for the messages of a SecAgg+ round, the plain client otherwise."""
+def _secagg_when_asked(msg: Message, context: Context, call_next) -> Message:
+    """``secaggplus_mod`` over the encoded answer in a SecAgg+ round, the plain chain otherwise."""
     if (msg.metadata.message_type == MessageType.TRAIN
             and RECORD_KEY_CONFIGS in msg.content.config_records):
-        return secaggplus_mod(msg, context, call_next)
+        return secaggplus_mod(msg, context, lambda m, c: _encoded(call_next(m, c), c))
     return call_next(msg, context)
 
 
-client_app = ClientApp(client_fn=_client_fn, mods=[_secagg_when_asked])
+def _encoded(reply: Message, context: Context) -> Message:
+    """A fit reply with its arrays in the exact fixed-point encoding SecAgg+ sums without loss."""
+    if reply.has_error():
+        return reply
+    res = compat.recorddict_to_fitres(reply.content, keep_input=True)
+    site = context.node_config["site"]
+    res.parameters = ndarrays_to_parameters([
+        secure.encode(a, f"site {site!r}: {k}") for k, a in zip(
+            str(res.metrics["keys"]).split(","), _to_arrays(res.parameters), strict=True)])
+    reply.content = compat.fitres_to_recorddict(res, keep_input=True)
+    return reply
+
+
+def _private_when_asked(msg: Message, context: Context, call_next) -> Message:
+    """Flower's ``LocalDpMod`` in a differentially private round, the plain client otherwise."""
+    if msg.metadata.message_type == MessageType.TRAIN:
+        request = json.loads(str(compat.recorddict_to_fitins(msg.content, keep_input=True)
+                                 .config["request"]))
+        if request.get("dp"):
+            dp = privacy.local_dp_mod(request["dp"]["sigma"], request["dp"]["clip"])
+            return dp(msg, context, call_next)
+    return call_next(msg, context)
+
+
+client_app = ClientApp(client_fn=_client_fn, mods=[_secagg_when_asked, _private_when_asked])
 
 
 class _StudyStrategy(Strategy):
@@ -118,8 +142,9 @@ class _StudyStrategy(Strategy):
             clients = client_manager.sample(num_clients=self.n_sites)
         else:
             clients = [c for cid, c in client_manager.all().items() if cid in self.members]
-        config = {"request": json.dumps({**request, "secagg": self.secagg})}
-        return [(c, FitIns(parameters, config)) for c in clients]
+        if request.get("dp"):
+            parameters = ndarrays_to_parameters(dp_reference(request))
+        return [(c, FitIns(parameters, {"request": json.dumps(request)})) for c in clients]
 
     def aggregate_fit(self, server_round, results, failures):
         stage = self.study.stage

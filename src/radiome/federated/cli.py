@@ -68,8 +68,11 @@ def run(
     model = json.loads((out / "model.json").read_text(encoding="utf-8"))
     typer.echo(f"sites: {', '.join(summary['sites'])}; rounds: {summary['rounds']}; "
                f"secure aggregation: {'on' if summary['secagg'] else 'off'} "
-               f"(quantisation bound {summary['quantisation_bound']:.1e}); epsilon: "
-               f"{summary['epsilon']}; {summary['seconds']:.0f} s")
+               f"(quantisation bound {summary['quantisation_bound']:.1e}); "
+               + (f"differential privacy: ε = {summary['epsilon']:.4g} at δ = {summary['delta']:g}"
+                  f" per site, {summary['dp_rounds']} noised rounds" if summary["epsilon"]
+                  is not None else "differential privacy: off")
+               + f"; {summary['seconds']:.0f} s")
     auc = "n/a (not released under differential privacy)" if model["auc"] is None else (
         f"{model['auc']:.4f}")
     typer.echo(f"pooled AUC {auc}; logistic intercept {model['intercept']:.6f}, "

@@ -1,7 +1,8 @@
 """What a server learns from a site's plain update, and what SecAgg+ and DP leave of it.
 
-Two threats, run on the very messages :func:`radiome.federated.answer` releases in the first
-logistic Newton round (coefficients 0, features centred at the pooled mean ``m``):
+Two threats, run on the very messages a site releases in the first logistic Newton round
+(:func:`~radiome.federated.protocol.private_answer`; coefficients 0, features centred at the
+pooled mean ``m``, and divided by the pooled SD under DP, which the attacker undoes):
 
 - **Property inference.** There the gradient of the intercept is ``sum (y - 1/2)`` and the
   Hessian is ``X' X / 4``, so ``H[0, 0] = n / 4`` and the site's outcome prevalence is
@@ -20,22 +21,26 @@ import numpy as np
 import pandas as pd
 
 from radiome.federated import privacy
-from radiome.federated.protocol import SiteData, Study, answer, run_in_process
+from radiome.federated.protocol import SiteData, Study, private_answer, run_in_process
 from radiome.federated.sums import exact_auc
 
 __all__ = ["leakage_study", "patient_from_update", "plot_leakage", "properties_from_update",
            "utility_curve"]
 
 
-def properties_from_update(update: dict[str, np.ndarray], mean: np.ndarray) -> dict:
+def properties_from_update(update: dict[str, np.ndarray], mean: np.ndarray,
+                           sd: np.ndarray | float = 1.0) -> dict:
     """Outcome prevalence and per-feature means estimated from a first-round logistic update.
 
     Parameters
     ----------
     update : dict
-        ``gradient`` (p + 1,) and ``hessian`` (p + 1, p + 1) at coefficients 0, centred features.
+        ``gradient`` (p + 1,) and ``hessian`` (p + 1, p + 1) at coefficients 0.
     mean : (p,) ndarray
         The pooled mean the features were centred at.
+    sd : (p,) ndarray or float
+        The scale of the update's features: 1 when centred, the pooled SD when z-scored (as a
+        differentially private answer is).
 
     Returns
     -------
@@ -43,13 +48,18 @@ def properties_from_update(update: dict[str, np.ndarray], mean: np.ndarray) -> d
         ``prevalence`` (float) and ``means`` ((p,) ndarray; for a 0/1 column, its share of 1s).
     """
     g, h = update["gradient"], update["hessian"]
-    return {"prevalence": float(0.5 + g[0] / (4.0 * h[0, 0])), "means": mean + h[0, 1:] / h[0, 0]}
+    return {"prevalence": float(0.5 + g[0] / (4.0 * h[0, 0])),
+            "means": mean + sd * h[0, 1:] / h[0, 0]}
 
 
-def patient_from_update(update: dict[str, np.ndarray], mean: np.ndarray) -> np.ndarray:
-    """The feature vector of a one-patient site recovered from its logistic gradient."""
+def patient_from_update(update: dict[str, np.ndarray], mean: np.ndarray,
+                        sd: np.ndarray | float = 1.0) -> np.ndarray:
+    """The feature vector of a one-patient site recovered from its logistic gradient.
+
+    ``sd`` as in :func:`properties_from_update`.
+    """
     g = update["gradient"]
-    return mean + g[1:] / g[0]
+    return mean + sd * g[1:] / g[0]
 
 
 def leakage_study(sites: list[SiteData], *, target: str, indicator: int, epsilons: list[float],
@@ -92,7 +102,7 @@ def leakage_study(sites: list[SiteData], *, target: str, indicator: int, epsilon
 
     def update(who, sigma=None):
         request = _first_round(mean, sd, sigma, clip)
-        parts = [answer(request, s, rng)[0] for s in who]
+        parts = [private_answer(request, s, rng)[0] for s in who]
         return {k.split(".", 1)[1]: sum(p[k] for p in parts) for k in parts[0]
                 if k.startswith("logistic0.")}
 
@@ -102,7 +112,8 @@ def leakage_study(sites: list[SiteData], *, target: str, indicator: int, epsilon
     out = []
     for protection, eps, sigma, who in settings:
         draws = 1 if sigma is None else repeats
-        props = [properties_from_update(update(who, sigma), mean) for _ in range(draws)]
+        scale = 1.0 if sigma is None else sd
+        props = [properties_from_update(update(who, sigma), mean, scale) for _ in range(draws)]
         estimates = {"prevalence": np.clip([p["prevalence"] for p in props], 0, 1),
                      "indicator share": np.clip([p["means"][indicator] for p in props], 0, 1)}
         for attack, values in estimates.items():
@@ -111,7 +122,7 @@ def leakage_study(sites: list[SiteData], *, target: str, indicator: int, epsilon
                         "error": float(np.mean(np.abs(np.subtract(values, truth[attack])))),
                         "cosine": np.nan})
         victim = [one, *others] if protection == "secagg" else [one]
-        cosines = [_cosine((patient_from_update(update(victim, sigma), mean) - mean) / sd,
+        cosines = [_cosine((patient_from_update(update(victim, sigma), mean, scale) - mean) / sd,
                            (one.x[0] - mean) / sd) for _ in range(draws)]
         out.append({"attack": "reconstruction", "protection": protection, "epsilon": eps,
                     "truth": 1.0, "estimate": float(np.mean(cosines)),

@@ -29,7 +29,8 @@ from radiome.errors import AnalysisError
 from radiome.federated import privacy
 from radiome.federated import sums as S
 
-__all__ = ["SiteData", "Study", "answer", "load_site", "round_budget", "run_in_process"]
+__all__ = ["SiteData", "Study", "answer", "dp_reference", "load_site", "private_answer",
+           "round_budget", "run_in_process"]
 
 _TOL = 1e-10  # Newton stops when every coordinate of the step is below this (z-scored scale)
 
@@ -118,13 +119,13 @@ def _column(table: pd.DataFrame, name: str | None) -> np.ndarray | None:
     return table[name].to_numpy(float) if name else None
 
 
-def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None,
-           ) -> tuple[dict[str, np.ndarray], dict]:
+def answer(request: dict, site: SiteData) -> tuple[dict[str, np.ndarray], dict]:
     """A site's answer to a request: arrays to be summed over sites, and plain-text metrics.
 
-    With differential privacy (``request["dp"]``) the logistic answer is clipped and noised on
-    the z-scored scale (:func:`radiome.federated.privacy.add_noise`) with ``rng`` (fresh
-    operating-system entropy by default) and its histogram is not sent.
+    With differential privacy (``request["dp"]``) the logistic answer is on the z-scored scale,
+    where the clip is set, and has no score histogram; the clip and noise are added after it
+    (:mod:`radiome.federated.privacy`: Flower's ``LocalDpMod`` on a site, :func:`add_noise` in
+    :func:`run_in_process`).
     """
     stage = request["stage"]
     metrics: dict = {"site": site.name}
@@ -152,8 +153,10 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
             part.update(S.anova_sums(centred, site.y[rows]))
         prob = S.sigmoid(beta[0] + centred @ beta[1:])
         if request.get("dp"):
-            part = _private(part, request, rng or np.random.default_rng())
-        part["hist"] = S.score_histograms(prob, site.y[rows]) * (not request.get("dp"))
+            loglik, gradient, hessian = S.logistic_derivatives(part, np.asarray(request["sd"]))
+            part = {"loglik": np.array([loglik]), "gradient": gradient, "hessian": hessian}
+        else:
+            part["hist"] = S.score_histograms(prob, site.y[rows])
         if fit["exclude"] == site.name:
             metrics["loso_auc"] = S.exact_auc(site.y[rows], prob)
             part = {k: np.zeros_like(v) for k, v in part.items()}
@@ -171,15 +174,16 @@ def answer(request: dict, site: SiteData, rng: np.random.Generator | None = None
     return arrays, metrics
 
 
-def _private(part: dict[str, np.ndarray], request: dict, rng) -> dict[str, np.ndarray]:
-    """A logistic answer clipped and noised on the z-scored scale, back in centred coordinates."""
-    scale = np.concatenate([[1.0], request["sd"]])
-    outer = np.outer(scale, scale)
-    noisy = privacy.add_noise({"loglik": part["loglik"], "gradient": part["gradient"] / scale,
-                       "hessian": part["hessian"] / outer}, request["dp"]["sigma"],
-                      request["dp"]["clip"], rng)
-    return {"loglik": noisy["loglik"], "gradient": noisy["gradient"] * scale,
-            "hessian": noisy["hessian"] * outer}
+def dp_reference(request: dict) -> list[np.ndarray]:
+    """Zeros shaped as a differentially private answer to ``request`` (arrays in key order).
+
+    Flower's ``LocalDpMod`` clips the difference between a site's answer and the parameters it
+    was sent, so the server sends these with a private round: the answer itself is clipped.
+    """
+    k = len(request["mean"]) + 1
+    shapes = {f"logistic{i}.{key}": shape for i in range(len(request["logistic"]))
+              for key, shape in (("gradient", (k,)), ("hessian", (k, k)), ("loglik", (1,)))}
+    return [np.zeros(shapes[key]) for key in sorted(shapes)]
 
 
 def round_budget(max_newton: int, restarts: int = 0) -> int:
@@ -295,9 +299,11 @@ class Study:
                 continue
             part = {k.split(".", 1)[1]: v for k, v in total.items()
                     if k.startswith(f"logistic{i}.")}
-            loglik, grad, hess = S.logistic_derivatives(part, self.sd)
-            if self.sigma is not None:
-                hess = privacy.positive_definite(hess)
+            if self.sigma is None:
+                loglik, grad, hess = S.logistic_derivatives(part, self.sd)
+            else:  # the sites answered on the z-scored scale
+                loglik, grad = float(part["loglik"][0]), part["gradient"]
+                hess = privacy.positive_definite(part["hessian"])
             if "anova" in part:
                 fit["keep"] = _top_k(S.anova_f(part["anova"]), self.top_k)
             keep = fit["keep"]
@@ -308,7 +314,7 @@ class Study:
             done = (iterations == self.dp_rounds if self.sigma is not None
                     else bool(np.max(np.abs(step)) < _TOL))
             fit.update(beta=fit["beta"] + step, iterations=iterations, loglik=loglik,
-                       converged=done, hist=part["hist"])
+                       converged=done, hist=part.get("hist"))
         if self.cox_fit is not None and not self.cox_fit["converged"]:
             part = {k.split(".", 1)[1]: v for k, v in total.items() if k.startswith("cox.")}
             loglik, grad, hess = S.cox_derivatives(part, self.sd)
@@ -373,10 +379,19 @@ def run_in_process(study: Study, sites: list[SiteData],
     ``rng`` draws the sites' noise under differential privacy (for reproducible experiments).
     """
     while (req := study.request()) is not None:
-        answers = [answer(req, site, rng) for site in sites]
+        answers = [private_answer(req, site, rng) for site in sites]
         total = {k: sum(a[0][k] for a in answers) for k in answers[0][0]}
         study.absorb(total, [a[1] for a in answers])
     return study
+
+
+def private_answer(request: dict, site: SiteData, rng: np.random.Generator | None = None,
+                   ) -> tuple[dict[str, np.ndarray], dict]:
+    """:func:`answer`, clipped and noised with ``rng`` when the request asks for privacy."""
+    arrays, metrics = answer(request, site)
+    if request.get("dp"):
+        arrays = privacy.add_noise(arrays, request["dp"]["sigma"], request["dp"]["clip"], rng)
+    return arrays, metrics
 
 
 def _top_k(f: np.ndarray, k: int) -> np.ndarray:
