@@ -140,14 +140,33 @@ def _kill_when(victim: str, process: str, killed: list) -> None:
             if "flower-supernode" not in " ".join(node.info["cmdline"] or []) or victim not in \
                     " ".join(node.info["cmdline"] or []):
                 continue
-            children = node.children(recursive=True)
-            running = (psutil.process_iter(["cmdline"]) if process == "flwr-serverapp"
-                       else children)
-            if any(process in " ".join(p.cmdline()) for p in running):
-                for doomed in (node, *children):
-                    doomed.kill()
-                killed.append(node.pid)
-        time.sleep(0.3)
+            try:  # processes come and go while they are looked at
+                children = node.children(recursive=True)
+                running = (psutil.process_iter(["cmdline"]) if process == "flwr-serverapp"
+                           else children)
+                if any(process in " ".join(_cmdline(p)) for p in running):
+                    for doomed in (node, *children):
+                        _kill(doomed)
+                    killed.append(node.pid)
+            except psutil.Error:
+                continue
+        time.sleep(0.1)
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    """The command line of ``process``, empty once it has ended."""
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def _kill(process: psutil.Process) -> None:
+    """Kill ``process`` unless it has already ended."""
+    try:
+        process.kill()
+    except psutil.NoSuchProcess:
+        pass
 
 
 @pytest.fixture(scope="module")
