@@ -193,29 +193,18 @@ class _StudyStrategy(Strategy):
         return None
 
 
-class _Grid:
-    """Flower's grid, whose ``send_and_receive`` looks for replies every ``poll`` seconds and
-    gives up after ``timeout`` seconds (flwr 1.41's own waits 3 s between looks: on loopback,
-    most of a message's round trip)."""
+class _TimedGrid:
+    """A grid whose ``send_and_receive`` gives up after ``timeout`` seconds."""
 
-    def __init__(self, grid, timeout: float, poll: float = 0.2):
-        self._grid, self._timeout, self._poll = grid, timeout, poll
+    def __init__(self, grid, timeout: float):
+        self._grid, self._timeout = grid, timeout
 
     def __getattr__(self, name):
         return getattr(self._grid, name)
 
     def send_and_receive(self, messages, *, timeout=None):
-        """Send ``messages``; the replies that arrive within ``timeout`` seconds."""
-        waiting = set(self._grid.push_messages(messages))
-        end = time.monotonic() + (timeout or self._timeout)
-        replies = []
-        while waiting and time.monotonic() < end:
-            got = list(self._grid.pull_messages(waiting))
-            replies.extend(got)
-            waiting -= {m.metadata.reply_to_message_id for m in got}
-            if waiting:
-                time.sleep(self._poll)
-        return replies
+        """Send ``messages`` and wait for the replies at most ``timeout`` seconds."""
+        return self._grid.send_and_receive(messages, timeout=timeout or self._timeout)
 
 
 class _SecAggPlus(SecAggPlusWorkflow):
@@ -244,6 +233,15 @@ class _SecAggPlus(SecAggPlusWorkflow):
                 return
 
 
+def _timed_fit_workflow(timeout: float):
+    """Flower's default fit round with a timeout on the replies."""
+
+    def workflow(grid, context):
+        default_fit_workflow(_TimedGrid(grid, timeout), context)
+
+    return workflow
+
+
 server_app = ServerApp()
 
 
@@ -266,8 +264,8 @@ def _main(grid, context: Context) -> None:
     if secagg:
         fit = _SecAggPlus(strategy, **secure.secagg_parameters(n_sites, timeout=timeout))
     else:
-        fit = default_fit_workflow
-    DefaultWorkflow(fit_workflow=fit)(_Grid(grid, timeout), legacy)
+        fit = _timed_fit_workflow(timeout)
+    DefaultWorkflow(fit_workflow=fit)(grid, legacy)
     study = strategy.study
     summary = {"secagg": secagg, "sites": strategy.n_sites, "dropouts": strategy.dropouts,
                "quantisation_bound": (secure.quantisation_bound(strategy.n_sites) if secagg

@@ -248,15 +248,10 @@ def _next_line(lines: queue.Queue, ends: float) -> str | None:
 
 
 def _environment(tmp: Path) -> dict:
-    """Environment of the Flower processes: offline, no telemetry, private Flower home.
-
-    The SuperExecs look for new app tasks every 0.1 s instead of every second: on loopback a
-    study waits for them at every message.
-    """
+    """Environment of the Flower processes: offline, no telemetry, private Flower home."""
     (tmp / "flwr").mkdir()
     env = dict(os.environ, FLWR_TELEMETRY_ENABLED="0", FLWR_DISABLE_UPDATE_CHECK="1",
-               FLWR_HOME=str(tmp / "flwr"), PYTHONUNBUFFERED="1",
-               FLWR_SUPEREXEC_TASK_POLL_INTERVAL="0.1")
+               FLWR_HOME=str(tmp / "flwr"), PYTHONUNBUFFERED="1")
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
 
