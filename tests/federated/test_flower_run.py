@@ -1,67 +1,37 @@
-"""`radiome federated run` with real Flower processes on loopback (SuperLink + 3 SuperNodes).
+"""`radiome federated run` with real Flower processes on loopback (SuperLink + 3 SuperNodes),
+without SecAgg+ (the SecAgg+ runs: ``test_flower_secagg.py``, run by another test worker).
 
-Every message exchange on Flower's deployment engine costs seconds, so one study without SecAgg+
-(ComBat with age, then to convergence) and one with it (ComBat, statistics, the ANOVA filter and
-one Newton step) run once for the module and are shared. The SecAgg+ study starts with a fourth
-site that is killed in its first round: the three left meet SecAgg+'s threshold, so the study
-runs again on them alone. Two more runs without SecAgg+ show a malformed site refused and a
-killed site ending the study.
+Every message exchange on Flower's deployment engine costs seconds, so one study (ComBat with
+age, then to convergence) runs once for the module and is shared. Two more runs show a
+malformed site refused and a killed site ending the study.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
 
 from radiome.analysis import ComBat
 from radiome.analysis.survival import harrell_c
-from radiome.cli import main
-from radiome.federated import SiteData, Study, multisite_tables, run_in_process
-from radiome.federated.demo import FEATURES
+from tests.federated.flower import FEATS, kill_when, run_study, site_tables, study_args
 
 pytestmark = pytest.mark.slow
-FEATS = list(FEATURES)
-
-
-def _flower_pids() -> set[int]:
-    """Processes of Flower (SuperLink, SuperNode, SuperExec, apps, flwr) now running."""
-    found = set()
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if "flower-" in cmdline or "flwr" in cmdline:
-            found.add(proc.pid)
-    return found
 
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("sites")
-    paths = {}
-    for name, table in multisite_tables(0).items():
-        paths[name] = folder / f"{name}.csv"
-        table.to_csv(paths[name], index=False)
-    return folder, paths
-
-
-def _run(tables, out, *extra):
-    folder, paths = tables
-    sites = [f"--site={name}={path}" for name, path in paths.items()]
-    before = _flower_pids()
-    code = main(["federated", "run", *sites, "--id", "case_id", "--outcome", "grade",
-                 "--features", ",".join(FEATS), "--out", str(out), "--timeout", "120", *extra])
-    left = _flower_pids() - before
-    return code, left
+    return site_tables(tmp_path_factory.mktemp("sites"))
 
 
 @pytest.fixture(scope="module")
 def plain(tables, tmp_path_factory):
     out = tmp_path_factory.mktemp("plain")
-    code, left = _run(tables, out, "--time", "time", "--event", "event", "--no-secagg",
-                      "--combat", "--covariates", "age")
+    code, left = run_study(study_args(tables, out, "--time", "time", "--event", "event",
+                                      "--no-secagg", "--combat", "--covariates", "age"))
     return code, left, out
 
 
@@ -129,118 +99,14 @@ def test_plain_run_summary_names_sites_rounds_and_no_secagg(plain):
     assert summary["seconds"] > summary["study_seconds"] > 0
 
 
-def _kill_when(victim: str, process: str, killed: list) -> None:
-    """Kill the SuperNode of the site table ``victim`` (and its children) once a ``process``
-    (``flwr-serverapp`` anywhere, ``flwr-clientapp`` under that SuperNode) runs."""
-    import time
-
-    ends = time.monotonic() + 600
-    while time.monotonic() < ends and not killed:
-        for node in psutil.process_iter(["cmdline"]):
-            if "flower-supernode" not in " ".join(node.info["cmdline"] or []) or victim not in \
-                    " ".join(node.info["cmdline"] or []):
-                continue
-            try:  # processes come and go while they are looked at
-                children = node.children(recursive=True)
-                running = (psutil.process_iter(["cmdline"]) if process == "flwr-serverapp"
-                           else children)
-                if any(process in " ".join(_cmdline(p)) for p in running):
-                    for doomed in (node, *children):
-                        _kill(doomed)
-                    killed.append(node.pid)
-            except psutil.Error:
-                continue
-        time.sleep(0.1)
-
-
-def _cmdline(process: psutil.Process) -> list[str]:
-    """The command line of ``process``, empty once it has ended."""
-    try:
-        return process.cmdline()
-    except psutil.Error:
-        return []
-
-
-def _kill(process: psutil.Process) -> None:
-    """Kill ``process`` unless it has already ended."""
-    try:
-        process.kill()
-    except psutil.NoSuchProcess:
-        pass
-
-
-@pytest.fixture(scope="module")
-def secagg(tables, tmp_path_factory):
-    """SecAgg+ costs four exchanges a round: ComBat, the statistics and one Newton step, after
-    a first round that loses site_d (killed when its first answer is being computed)."""
-    import threading
-
-    out = tmp_path_factory.mktemp("secagg")
-    fourth = tables[0] / "site_d.csv"
-    extra = multisite_tables(1)["site_a"]
-    extra["case_id"] = extra["case_id"].str.replace("site_a", "site_d")
-    extra.to_csv(fourth, index=False)
-    killed: list[int] = []
-    killer = threading.Thread(target=_kill_when, args=(str(fourth), "flwr-clientapp", killed))
-    killer.start()
-    code, left = _run((tables[0], {**tables[1], "site_d": fourth}), out, "--time", "time",
-                      "--event", "event", "--max-newton", "1", "--combat", "--covariates", "age",
-                      "--top-k", "4", "--timeout", "30")
-    killed.append(0)  # stops the killer if the run ended first
-    killer.join()
-    return code, left, out, killed
-
-
-def test_secagg_run_goes_on_without_the_killed_site_and_says_so(secagg):
-    code, left, out, killed = secagg
-    assert killed[0] > 0, "site_d was not killed"
-    assert code == 1  # not every site took part
-    assert not left, f"Flower processes left running: {left}"
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["error"] is None
-    assert summary["sites"] == ["site_a", "site_b", "site_c"]
-    assert len(summary["dropouts"]) == 1
-    assert summary["dropouts"][0].startswith("round 1 (combat): ")
-    assert "3 of 4 sites" in summary["dropouts"][0]
-
-
-def test_secagg_statistics_equal_plain_run_within_the_quantisation_bound(secagg, plain):
-    summary = json.loads((secagg[2] / "summary.json").read_text())
-    assert summary["secagg"] is True and summary["rounds"] == 3
-    assert 0 < summary["quantisation_bound"] < 1e-11
-    got = pd.read_csv(secagg[2] / "statistics.csv")
-    expected = pd.read_csv(plain[2] / "statistics.csv")
-    np.testing.assert_array_equal(got["n"], expected["n"])
-    np.testing.assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
-    np.testing.assert_allclose(got["sd"], expected["sd"], rtol=1e-12)
-
-
-def test_secagg_newton_step_equals_in_process_step_to_1e9(secagg, tables):
-    sites = [SiteData(name, t[FEATS].to_numpy(float), t["grade"].to_numpy(float),
-                      t["time"].to_numpy(float), t["event"].to_numpy(float),
-                      t[["age"]].to_numpy(float))
-             for name, t in ((n, pd.read_csv(p)) for n, p in tables[1].items())]
-    study = run_in_process(Study(FEATS, cox=True, max_newton=1, combat=True, top_k=4), sites)
-    model = json.loads((secagg[2] / "model.json").read_text())
-    assert model["iterations"] == 1 and model["converged"] is False
-    assert model["selected"] == study.result()["logistic"]["selected"]
-    assert sum(v == 0.0 for v in model["coefficients"].values()) == len(FEATS) - 4
-    np.testing.assert_allclose([model["intercept"], *model["coefficients"].values()],
-                               study.fits[0]["beta"], atol=1e-9)
-    np.testing.assert_allclose(list(model["cox"]["coefficients"].values()),
-                               study.cox_fit["beta"], atol=1e-9)
-
-
 def test_malformed_site_table_stops_the_run_naming_the_site(tables, tmp_path, capsys):
     folder, paths = tables
     bad = folder / "bad.csv"
     pd.read_csv(paths["site_b"]).drop(columns=["entropy"]).to_csv(bad, index=False)
-    before = _flower_pids()
-    code = main(["federated", "run", f"--site=site_a={paths['site_a']}", f"--site=bad={bad}",
-                 f"--site=site_c={paths['site_c']}", "--id", "case_id", "--outcome", "grade",
-                 "--features", ",".join(FEATS), "--out", str(tmp_path), "--no-secagg",
-                 "--timeout", "60"])
-    assert not _flower_pids() - before
+    sites = {"site_a": paths["site_a"], "bad": bad, "site_c": paths["site_c"]}
+    code, left = run_study(study_args((folder, sites), tmp_path, "--no-secagg",
+                                      "--timeout", "60"))
+    assert not left
     assert code == 1
     err = capsys.readouterr().err.splitlines()[-1]
     assert "federated study failed: round 1 (moments): 2 of 3 sites answered" in err
@@ -248,22 +114,16 @@ def test_malformed_site_table_stops_the_run_naming_the_site(tables, tmp_path, ca
 
 
 def test_killed_supernode_ends_the_run_with_a_clear_message(tables, tmp_path, capsys):
-    import threading
-    import time
-
     _, paths = tables
     killed: list[int] = []
-    killer = threading.Thread(target=_kill_when, args=(str(paths["site_b"]), "flwr-serverapp",
-                                                       killed))
-    before = _flower_pids()
+    killer = threading.Thread(target=kill_when, args=(str(paths["site_b"]), "flwr-serverapp",
+                                                      killed))
     killer.start()
-    code = main(["federated", "run", *(f"--site={n}={p}" for n, p in paths.items()),
-                 "--id", "case_id", "--outcome", "grade", "--features", ",".join(FEATS),
-                 "--out", str(tmp_path), "--no-secagg", "--timeout", "20"])
+    code, left = run_study(study_args(tables, tmp_path, "--no-secagg", "--timeout", "20"))
+    killed.append(0)  # stops the killer if the run ended first
     killer.join()
-    time.sleep(2)  # the killed node's SuperExec notices its parent is gone
-    assert killed
-    assert not _flower_pids() - before
+    assert killed[0] > 0, "site_b was not killed"
+    assert not left
     assert code == 1
     err = capsys.readouterr().err.splitlines()[-1]
     assert "federated study failed: " in err

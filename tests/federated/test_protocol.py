@@ -218,3 +218,10 @@ def test_federated_demo_writes_the_site_tables_and_the_next_commands(tmp_path):
                                       check_dtype=False)
     assert "radiome federated run --site site_a=" in result.stdout
     assert "--combat --covariates age" in result.stdout
+
+
+@pytest.mark.parametrize("combat", [False, True])
+def test_max_newton_counts_newton_rounds_with_or_without_combat(tables, combat):
+    study = run_in_process(Study(FEATS, max_newton=2, combat=combat), _sites(tables))
+    assert study.fits[0]["iterations"] == 2
+    assert study.rounds == 2 + 1 + combat  # the moments and ComBat rounds come first

@@ -234,6 +234,7 @@ class Study:
     stage: str = "moments"
     sites: list[str] = field(default_factory=list)
     rounds: int = 0
+    newton_rounds: int = 0
     n: np.ndarray | None = None
     mean: np.ndarray | None = None
     sd: np.ndarray | None = None
@@ -294,6 +295,7 @@ class Study:
                 raise AnalysisError(msg)
         if self.sigma is not None and not any(k.startswith("logistic") for k in total):
             return
+        self.newton_rounds += 1
         for i, fit in enumerate(self.fits):
             if fit["converged"]:
                 continue
@@ -324,7 +326,7 @@ class Study:
                                 iterations=self.cox_fit["iterations"] + 1,
                                 converged=bool(np.max(np.abs(step)) < _TOL))
         fits = [*self.fits, *([self.cox_fit] if self.cox_fit else [])]
-        if all(f["converged"] for f in fits) or self.rounds > self.max_newton:
+        if all(f["converged"] for f in fits) or self.newton_rounds >= self.max_newton:
             self.stage = "done"
 
     def _start(self, total: dict[str, np.ndarray], metrics: list[dict]) -> None:
