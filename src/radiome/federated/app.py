@@ -9,10 +9,10 @@ SecAgg+ round, to the answer in an exact encoding (:mod:`.secure`). With differe
 Flower's ``LocalDpMod`` clips and noises the answer of each private round first
 (:func:`.privacy.local_dp_mod`; the server sends zeros as that round's parameters, so the mod
 clips the answer itself): client mods, outermost first, are SecAgg+ (with the encoding), then
-``LocalDpMod``. The server waits for every site
-in every round (``timeout`` seconds at most). When a site fails or refuses its table it stops
-the study, with the reason in ``summary.json``; under SecAgg+, while enough sites are left to
-unmask a round, it runs the study again from its first request on those sites instead.
+``LocalDpMod``. The server waits for every site in every round (``timeout`` seconds at most).
+When a site fails or refuses its table it stops the study, with the reason in
+``summary.json``; under SecAgg+, while enough sites are left to unmask a round, it runs the
+study again from its first request on those sites instead.
 
 Run configuration (``flwr run --run-config``): ``features`` (comma-separated), ``id``,
 ``outcome``, ``time``, ``event``, ``l2``, ``loso``, ``secagg``, ``epsilon`` (0: no
@@ -260,7 +260,7 @@ def _main(grid, context: Context) -> None:
 
     strategy = _StudyStrategy(new_study, n_sites, secagg, timeout)
     legacy = LegacyContext(context=context, strategy=strategy, config=ServerConfig(
-        num_rounds=round_budget(int(run["max_newton"]), n_sites - strategy.min_sites)))
+        num_rounds=round_budget(int(run["max_newton"]), n_sites, secagg)))
     if secagg:
         fit = _SecAggPlus(strategy, **secure.secagg_parameters(n_sites, timeout=timeout))
     else:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from radiome.errors import AnalysisError
-from radiome.federated import privacy
+from radiome.federated import privacy, secure
 from radiome.federated import sums as S
 
 __all__ = ["SiteData", "Study", "answer", "dp_reference", "load_site", "private_answer",
@@ -186,9 +186,11 @@ def dp_reference(request: dict) -> list[np.ndarray]:
     return [np.zeros(shapes[key]) for key in sorted(shapes)]
 
 
-def round_budget(max_newton: int, restarts: int = 0) -> int:
+def round_budget(max_newton: int, n_sites: int, secagg: bool) -> int:
     """Rounds of a study at most: ComBat, the moments, the Newton rounds and one more, for its
-    first start and each of its ``restarts`` (on fewer sites, after some dropped out)."""
+    first start and each restart on fewer sites after some dropped out (down to
+    :func:`~radiome.federated.secure.min_survivors`)."""
+    restarts = n_sites - secure.min_survivors(n_sites, secagg)
     return (max_newton + 3) * (1 + restarts)
 
 

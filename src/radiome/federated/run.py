@@ -28,7 +28,6 @@ from pathlib import Path
 import pandas as pd
 
 from radiome.errors import AnalysisError
-from radiome.federated import secure
 from radiome.federated.protocol import round_budget
 
 __all__ = ["default_features", "run_study", "study_settings", "write_app"]
@@ -193,9 +192,8 @@ def run_study(sites: dict[str, Path], out: Path, *, timeout: float = 120.0,
             f'address = "{_HOST}:{ports[0]}"\ninsecure = true\n', encoding="utf-8")
         settings = study_settings(out=out, n_sites=len(sites), timeout=timeout, **options)
         app = write_app(tmp / "app", settings)
-        restarts = len(sites) - secure.min_survivors(len(sites), settings["secagg"])
-        _submit(app, env, echo,
-                deadline=timeout * (round_budget(settings["max_newton"], restarts) + 2))
+        rounds = round_budget(settings["max_newton"], len(sites), settings["secagg"])
+        _submit(app, env, echo, deadline=timeout * (rounds + 2))
     summary_path = out / "summary.json"
     if not summary_path.is_file():
         msg = f"{out}: the federated run ended without results (see the log above)"

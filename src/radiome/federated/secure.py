@@ -78,7 +78,12 @@ def min_survivors(n_sites: int, secagg: bool = True) -> int:
     round (:func:`secagg_parameters`), and at least 3, since a sum of two sites tells each the
     other's values (so a study of 3 sites stops when one drops out). Without it: every site.
     """
-    return max(3, -(-2 * n_sites // 3)) if secagg else n_sites
+    return max(3, _threshold(n_sites)) if secagg else n_sites
+
+
+def _threshold(n_sites: int) -> int:
+    """SecAgg+'s reconstruction threshold: ``ceil(2 n / 3)`` sites, at least 2."""
+    return max(2, -(-2 * n_sites // 3))
 
 
 def secagg_parameters(n_sites: int, *, timeout: float) -> dict:
@@ -102,7 +107,7 @@ def secagg_parameters(n_sites: int, *, timeout: float) -> dict:
     if n_sites * 2 * QUANTIZATION_RANGE > MODULUS_RANGE:
         msg = f"secure aggregation of exact sums supports at most 2^14 sites, got {n_sites}"
         raise AnalysisError(msg)
-    return {"num_shares": 1.0, "reconstruction_threshold": max(2, -(-2 * n_sites // 3)),
+    return {"num_shares": 1.0, "reconstruction_threshold": _threshold(n_sites),
             "max_weight": 1.0, "clipping_range": CLIPPING_RANGE,
             "quantization_range": QUANTIZATION_RANGE, "modulus_range": MODULUS_RANGE,
             "timeout": timeout}
