@@ -183,6 +183,24 @@ def test_pooled_c_index_within_0005_of_harrell_c(study, pooled):
     assert abs(study.result()["cox"]["c_index"] - exact) < 0.005
 
 
+
+@pytest.mark.parametrize("seed", range(6))
+def test_site_c_index_equals_sksurv_with_tied_times_and_risks(seed):
+    from sksurv.metrics import concordance_index_censored
+
+    rng = np.random.default_rng(seed)
+    n = [7, 40, 300][seed % 3]
+    time = rng.integers(1, 12, n).astype(float)
+    event = (rng.random(n) < 0.6).astype(float)
+    event[0] = 1.0
+    risk = rng.integers(0, 5, n).astype(float) if seed % 2 else rng.normal(size=n)
+    expected = concordance_index_censored(event > 0, time, risk)[0]
+    assert S.exact_c_index(time, event, risk) == pytest.approx(expected, abs=1e-12)
+
+
+def test_site_c_index_is_nan_without_a_comparable_pair():
+    assert np.isnan(S.exact_c_index(np.array([1.0, 2.0]), np.zeros(2), np.array([0.1, 0.2])))
+
 def test_auc_from_histograms_counts_ties_in_a_bin_as_half():
     hist = np.zeros((2, 4))
     hist[0, [0, 2]] = 1  # negatives in bins 0 and 2

@@ -28,13 +28,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from radiome.analysis._combat_eb import nonparametric_eb, parametric_eb
 from radiome.errors import AnalysisError, AnalysisWarning
 
 __all__ = ["ComBat"]
-
-_CONV = 1e-4  # stopping rule of the parametric EB iteration (sva::ComBat, neuroCombat)
-_MAX_ITER = 10_000
-
 
 class ComBat(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Empirical-Bayes location/scale harmonisation of features across batches (ComBat).
@@ -171,9 +168,9 @@ class ComBat(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if varying.sum() == 1:
                 g_star, d_star = g_hat, d_hat
             elif self.parametric:
-                g_star, d_star, self.n_iter_[b] = _parametric_eb(sb, g_hat, d_hat)
+                g_star, d_star, self.n_iter_[b] = parametric_eb(sb, g_hat, d_hat)
             else:
-                g_star, d_star = _nonparametric_eb(sb, g_hat, d_hat)
+                g_star, d_star = nonparametric_eb(sb, g_hat, d_hat)
             self.gamma_star_[b, varying] = g_star
             self.delta_star_[b, varying] = d_star
         return self
@@ -285,37 +282,3 @@ def _covariate_frame(covariates, n: int, expected: list[str] | None = None) -> p
             raise AnalysisError(msg)
         frame = frame[expected]
     return frame
-
-
-def _parametric_eb(s: np.ndarray, g_hat: np.ndarray, d_hat: np.ndarray):
-    """Parametric EB estimates (gamma*, delta*, iterations) of one batch's standardised data."""
-    n = s.shape[0]
-    g_bar, t2 = g_hat.mean(), g_hat.var(ddof=1)
-    m, v = d_hat.mean(), d_hat.var(ddof=1)
-    a, b = (2 * v + m**2) / v, (m * v + m**3) / v
-    g_old, d_old = g_hat, d_hat
-    for it in range(1, _MAX_ITER + 1):
-        g_new = (t2 * n * g_hat + d_old * g_bar) / (t2 * n + d_old)
-        d_new = (0.5 * ((s - g_new) ** 2).sum(axis=0) + b) / (n / 2.0 + a - 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            change = max(
-                np.max(np.abs(g_new - g_old) / g_old), np.max(np.abs(d_new - d_old) / d_old)
-            )
-        g_old, d_old = g_new, d_new
-        if not change > _CONV:
-            return g_new, d_new, it
-    msg = f"ComBat: empirical-Bayes iteration did not converge in {_MAX_ITER} iterations"
-    raise AnalysisError(msg)
-
-
-def _nonparametric_eb(s: np.ndarray, g_hat: np.ndarray, d_hat: np.ndarray):
-    """Non-parametric EB estimates (gamma*, delta*) of one batch's standardised data."""
-    n = s.shape[0]
-    sum_x, sum_x2 = s.sum(axis=0), (s**2).sum(axis=0)
-    # sum2[i, j] = sum_k (s_ki - g_j)^2 for feature i under feature j's estimates
-    sum2 = sum_x2[:, None] - 2.0 * sum_x[:, None] * g_hat[None, :] + n * g_hat[None, :] ** 2
-    loglik = -0.5 * n * np.log(2 * np.pi * d_hat)[None, :] - sum2 / (2 * d_hat[None, :])
-    np.fill_diagonal(loglik, -np.inf)
-    weights = np.exp(loglik - loglik.max(axis=1, keepdims=True))
-    weights /= weights.sum(axis=1, keepdims=True)
-    return weights @ g_hat, weights @ d_hat

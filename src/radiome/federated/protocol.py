@@ -170,7 +170,7 @@ def answer(request: dict, site: SiteData) -> tuple[dict[str, np.ndarray], dict]:
         part = S.cox_sums(centred, site.time[rows], site.event[rows], times, beta)
         part.update(S.concordance_sums(site.time[rows], site.event[rows], risk, times))
         arrays.update({f"cox.{k}": v for k, v in part.items()})
-        metrics["c_index"] = _c_index(site.time[rows], site.event[rows], risk)
+        metrics["c_index"] = S.exact_c_index(site.time[rows], site.event[rows], risk)
     return arrays, metrics
 
 
@@ -422,11 +422,3 @@ def _model_json(fit: dict, features: list[str], *, intercept: bool) -> dict:
     if intercept:
         out = {"intercept": float(fit["beta"][0]), **out}
     return out
-
-
-def _c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
-    """Site Harrell C-index of ``risk``."""
-    from radiome.analysis.survival import harrell_c
-
-    y = np.array(list(zip(event > 0, time, strict=True)), dtype=[("event", bool), ("time", float)])
-    return float(harrell_c(y, risk))

@@ -2,11 +2,12 @@
 
 For tests, demonstrations and a hospital's dry run. Every Flower process is a separate process
 started with this interpreter's Flower scripts, telemetry and update checks off, runtime
-dependency installation disabled (the app's dependencies are radiome's own), a fresh SuperLink
-database in a temporary folder and free loopback ports (``--insecure`` is used only there). The
-study is submitted with ``flwr run`` and its log streamed; at the end, or on any failure, every
-process started here and every process they started (``flower-superexec``) gets SIGTERM, then
-SIGKILL after a grace period.
+dependency installation disabled (the app's dependencies are radiome's own), the SuperLink's
+state in memory (fresh for every study: a persisted database with stale SuperNode entries breaks
+SecAgg+, and on disk every round of a study grew slower) and free loopback ports (``--insecure``
+is used only there). The study is submitted with ``flwr run`` and its log streamed; at the end,
+or on any failure, every process started here and every process they started
+(``flower-superexec``) gets SIGTERM together, then SIGKILL after a grace period.
 """
 
 from __future__ import annotations
@@ -175,14 +176,16 @@ def run_study(sites: dict[str, Path], out: Path, *, timeout: float = 120.0,
         tmp = Path(tmp)
         env = _environment(tmp)
         ports = _free_ports(1 + len(sites))
-        link = _start(stack, tmp, "superlink", [
-            _script("flower-superlink"), "--insecure", "--database", str(tmp / "state.db"),
+        procs: list = []
+        stack.callback(_stop, procs)
+        link = _start(stack, procs, tmp, "superlink", [
+            _script("flower-superlink"), "--insecure",
             "--host", _HOST, "--port", str(ports[0]), "--disable-runtime-dependency-installation",
         ], env)
         _wait_for_port(ports[0], link, timeout)
         for (name, path), port in zip(sites.items(), ports[1:], strict=True):
             node_config = f"data={json.dumps(str(Path(path).resolve()))} site={json.dumps(name)}"
-            _start(stack, tmp, f"supernode-{name}", [
+            _start(stack, procs, tmp, f"supernode-{name}", [
                 _script("flower-supernode"), "--insecure", "--superlink",
                 f"{_HOST}:{ports[0]}", "--host", _HOST, "--port", str(port),
                 "--node-config", node_config,
@@ -272,13 +275,14 @@ def _free_ports(n: int) -> list[int]:
         return [s.getsockname()[1] for s in socks]
 
 
-def _start(stack: ExitStack, tmp: Path, name: str, command: list[str], env: dict):
-    """Start a Flower process logging to ``tmp/name.log``; it is stopped when ``stack`` closes."""
+def _start(stack: ExitStack, procs: list, tmp: Path, name: str, command: list[str], env: dict):
+    """Start a Flower process logging to ``tmp/name.log`` and add it to ``procs``, all of which
+    are stopped together when ``stack`` closes."""
     log = (tmp / f"{name}.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                             cwd=tmp, start_new_session=True)
     stack.callback(log.close)
-    stack.callback(_stop, [proc])
+    procs.append(proc)
     proc.log_path = tmp / f"{name}.log"
     return proc
 

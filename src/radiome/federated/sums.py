@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from radiome.analysis._combat_eb import nonparametric_eb, parametric_eb
 from radiome.errors import AnalysisError
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "concordance_sums",
     "cox_derivatives",
     "cox_sums",
+    "exact_c_index",
     "logistic_derivatives",
     "logistic_sums",
     "moment_sums",
@@ -259,8 +261,6 @@ def combat_harmonise(x: np.ndarray, z: np.ndarray, grand_mean: np.ndarray,
     its own standardised rows, exactly as :class:`radiome.analysis.ComBat` does per batch, so the
     result equals ComBat on the pooled table with the same covariates.
     """
-    from radiome.analysis.harmonize import _nonparametric_eb, _parametric_eb
-
     sd = np.sqrt(var_pooled)
     varying = var_pooled > 0
     expected = grand_mean + z @ coef
@@ -271,9 +271,9 @@ def combat_harmonise(x: np.ndarray, z: np.ndarray, grand_mean: np.ndarray,
     if varying.sum() == 1:
         g_star, d_star = g_hat, d_hat
     elif parametric:
-        g_star, d_star, _ = _parametric_eb(sv, g_hat, d_hat)
+        g_star, d_star, _ = parametric_eb(sv, g_hat, d_hat)
     else:
-        g_star, d_star = _nonparametric_eb(sv, g_hat, d_hat)
+        g_star, d_star = nonparametric_eb(sv, g_hat, d_hat)
     s[:, varying] = (sv - g_star) / np.sqrt(d_star)
     return s * sd + expected
 
@@ -310,6 +310,21 @@ def concordance_sums(time: np.ndarray, event: np.ndarray, risk: np.ndarray,
     are equal bins of ``sigmoid(risk)`` over [0, 1].
     """
     b = np.minimum((sigmoid(risk) * bins).astype(int), bins - 1)
+    return _concordance_counts(time, event, b, bins, times)
+
+
+def exact_c_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
+    """Harrell's C-index of one site's ``risk`` (equal risks count one half; NaN without a
+    comparable pair): :func:`concordance_sums` with one bin per distinct risk value, which is
+    ``sksurv.metrics.concordance_index_censored`` without its 1e-8 tolerance on risk ties."""
+    values, b = np.unique(risk, return_inverse=True)
+    counts = _concordance_counts(time, event, b, len(values), np.unique(time[event > 0]))
+    return concordance_from_sums(**counts)
+
+
+def _concordance_counts(time: np.ndarray, event: np.ndarray, b: np.ndarray, bins: int,
+                        times: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`concordance_sums` of rows whose risks are in the ordered bins ``b``."""
     k = len(times)
     at = np.searchsorted(times, time[event > 0])
     events = np.zeros((k, bins))
